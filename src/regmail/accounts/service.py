@@ -1,0 +1,194 @@
+"""Register, resend and activate: the domain, over one database transaction each."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from regmail.accounts.passwords import PasswordHashing
+from regmail.accounts.tokens import new_token, token_hash
+from regmail.clock import utcnow
+from regmail.db.tables import accounts, activation_tokens, mails
+from regmail.outbox.enqueue import NewMail, enqueue_mail
+from regmail.settings import Settings
+
+
+@dataclass(frozen=True)
+class Address:
+    """A validated address: `display` as the user knows it, `ascii` for SMTP (IDNA domain)."""
+
+    display: str
+    ascii: str
+
+    @property
+    def key(self) -> str:
+        return self.display.lower()
+
+
+class ActivationError(Exception):
+    """A token that does not activate anything; `code` says why."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code  # invalid | used | expired
+
+
+@dataclass(frozen=True)
+class Activated:
+    email: str
+
+
+class AccountService:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        hashing: PasswordHashing,
+        settings: Settings,
+        on_enqueued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._engine = engine
+        self._hashing = hashing
+        self._settings = settings
+        self._on_enqueued = on_enqueued  # wakes an in-process worker; the poll is the fallback
+
+    async def register(self, address: Address, password: str, locale: str) -> None:
+        # Hash before looking the address up, so known and unknown addresses cost the same.
+        password_hash = await self._hashing.hash(password)
+        now = utcnow()
+        try:
+            async with self._engine.begin() as conn:
+                await self._register_in(conn, address, password_hash, locale, now)
+        except IntegrityError:
+            # A concurrent sign-up for the same address won the insert: treat as known.
+            async with self._engine.begin() as conn:
+                await self._register_in(conn, address, password_hash, locale, now)
+        self._on_enqueued()
+
+    async def _register_in(
+        self,
+        conn: AsyncConnection,
+        address: Address,
+        password_hash: str,
+        locale: str,
+        now: datetime,
+    ) -> None:
+        row = (
+            await conn.execute(
+                select(accounts.c.id, accounts.c.status, accounts.c.locale).where(
+                    accounts.c.email_key == address.key
+                )
+            )
+        ).first()
+        if row is None:
+            account_id = str(uuid.uuid4())
+            await conn.execute(
+                accounts.insert().values(
+                    id=account_id,
+                    email=address.display,
+                    email_key=address.key,
+                    password_hash=password_hash,
+                    status="pending",
+                    locale=locale,
+                    created_at=now,
+                )
+            )
+            await self._send_activation(conn, account_id, address, locale, now)
+        elif await self._may_mail(conn, address.ascii, now):
+            if row.status == "pending":
+                await self._send_activation(conn, row.id, address, row.locale, now)
+            else:
+                mail = NewMail("already_registered", address.ascii, row.locale, {}, row.id)
+                await enqueue_mail(conn, mail, now)
+
+    async def resend(self, address: Address) -> None:
+        now = utcnow()
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(accounts.c.id, accounts.c.locale).where(
+                        accounts.c.email_key == address.key, accounts.c.status == "pending"
+                    )
+                )
+            ).first()
+            if row is None or not await self._may_mail(conn, address.ascii, now):
+                return
+            await self._send_activation(conn, row.id, address, row.locale, now)
+        self._on_enqueued()
+
+    async def _send_activation(
+        self, conn: AsyncConnection, account_id: str, address: Address, locale: str, now: datetime
+    ) -> None:
+        token = new_token()
+        expires_at = now + timedelta(seconds=self._settings.token_ttl_seconds)
+        await conn.execute(
+            activation_tokens.insert().values(
+                token_hash=token_hash(token),
+                account_id=account_id,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        mail = NewMail(
+            "activation", address.ascii, locale, {"token": token}, account_id, expires_at
+        )
+        await enqueue_mail(conn, mail, now)
+
+    async def _may_mail(self, conn: AsyncConnection, recipient: str, now: datetime) -> bool:
+        """Whether one more mail to this address keeps within the per-address limits."""
+        hour_ago = now - timedelta(hours=1)
+        count, latest = (
+            await conn.execute(
+                select(func.count(), func.max(mails.c.created_at)).where(
+                    mails.c.recipient == recipient, mails.c.created_at > hour_ago
+                )
+            )
+        ).one()
+        if count >= self._settings.mails_per_address_per_hour:
+            return False
+        cooldown = timedelta(seconds=self._settings.resend_cooldown_seconds)
+        return latest is None or now - latest >= cooldown
+
+    async def activate(self, token: str) -> Activated:
+        now = utcnow()
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        activation_tokens.c.account_id,
+                        activation_tokens.c.expires_at,
+                        activation_tokens.c.used_at,
+                        accounts.c.email,
+                    )
+                    .join(accounts, accounts.c.id == activation_tokens.c.account_id)
+                    .where(activation_tokens.c.token_hash == token_hash(token))
+                )
+            ).first()
+            if row is None:
+                raise ActivationError("invalid")
+            if row.used_at is not None:
+                raise ActivationError("used")
+            if row.expires_at <= now:
+                raise ActivationError("expired")
+            # The used_at IS NULL guard makes the token single-use under concurrency too.
+            used = await conn.execute(
+                activation_tokens.update()
+                .where(
+                    activation_tokens.c.token_hash == token_hash(token),
+                    activation_tokens.c.used_at.is_(None),
+                )
+                .values(used_at=now)
+            )
+            if used.rowcount != 1:
+                raise ActivationError("used")
+            await conn.execute(
+                accounts.update()
+                .where(accounts.c.id == row.account_id, accounts.c.status == "pending")
+                .values(status="active", activated_at=now)
+            )
+        return Activated(email=row.email)

@@ -1,0 +1,47 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+import regmail
+from regmail.api.limits import BodySizeLimit, RateLimiter
+from regmail.api.problems import install_problem_handlers
+from regmail.api.routes import activations, admin, dev, health, pages, registrations
+from regmail.runtime import Runtime
+
+
+def create_app(runtime: Runtime, own_runtime: bool = False) -> FastAPI:
+    """An app over `runtime`; with `own_runtime` the app closes it at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_runtime:
+            await runtime.close()
+
+    settings = runtime.settings
+    app = FastAPI(
+        title="regmail",
+        version=regmail.__version__,
+        description="Sign-up with email activation, delivered through a transactional outbox.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.client_limiter = RateLimiter(settings.signups_per_ip_per_minute, 60.0)
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for module in (registrations, activations, admin, health, pages):
+        app.include_router(module.router)
+    if settings.dev_mode:
+        app.include_router(dev.router)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/signup")
+
+    return app

@@ -1,0 +1,98 @@
+"""Request body size limit (ASGI middleware) and per-client rate limits."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict, deque
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from regmail.api.problems import Problem
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Refuse bodies over `max_bytes` with 413 before the app reads (or parses) them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = Problem(
+            413,
+            "Request body too large",
+            f"the body must be at most {self.max_bytes} bytes",
+            extra={"errors": [{"field": "body", "message": "too large"}]},
+        )
+        await problem.response()(scope, receive, send)
+
+
+class RateLimiter:
+    """At most `limit` hits per `window` seconds per key, in this process's memory.
+
+    A sliding log per key; keys whose hits have all aged out are dropped as they are seen.
+    Several API processes each keep their own count (a per-process limit).
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._hits: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    def hit(self, key: str) -> None:
+        """Count one hit, or raise a 429 problem with Retry-After."""
+        now = time.monotonic()
+        hits = self._hits[key]
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            retry_after = max(1, math.ceil(hits[0] + self.window - now))
+            raise Problem(
+                429,
+                "Too many requests",
+                f"try again in {retry_after} s",
+                headers={"Retry-After": str(retry_after)},
+            )
+        hits.append(now)
+        if len(self._hits) > 100_000:
+            self._forget_idle(now)
+
+    def _forget_idle(self, now: float) -> None:
+        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
+            del self._hits[key]

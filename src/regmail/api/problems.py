@@ -1,0 +1,100 @@
+"""Errors as RFC 9457 problem details (application/problem+json), never a bare 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException
+
+log = structlog.get_logger(__name__)
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(Exception):
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str = "about:blank",
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_
+        self.extra = extra or {}
+        self.headers = headers
+
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        if self.detail:
+            body["detail"] = self.detail
+        body.update(self.extra)
+        return JSONResponse(body, status_code=self.status, media_type=PROBLEM, headers=self.headers)
+
+
+def field_errors(errors: list[dict[str, str]]) -> Problem:
+    """422 naming each offending field: {"errors": [{"field": "email", "message": ...}]}."""
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return Problem(
+        422, "Invalid request", detail, type_="/problems/validation", extra={"errors": errors}
+    )
+
+
+def _validation_problem(error: RequestValidationError) -> Problem:
+    errors = []
+    for item in error.errors():
+        if item.get("type") == "json_invalid":
+            return Problem(
+                400,
+                "Malformed JSON",
+                "the request body is not valid JSON",
+                type_="/problems/malformed-json",
+                extra={"errors": [{"field": "body", "message": "not valid JSON"}]},
+            )
+        loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "query")]
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        errors.append({"field": ".".join(loc) or "body", "message": message})
+    return field_errors(errors)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def on_problem(_: Request, problem: Problem) -> JSONResponse:
+        return problem.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        return _validation_problem(error).response()
+
+    @app.exception_handler(HTTPException)
+    async def on_http(_: Request, error: HTTPException) -> JSONResponse:
+        headers = dict(error.headers) if error.headers else None
+        return Problem(error.status_code, str(error.detail), headers=headers).response()
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def on_database(_: Request, error: Exception) -> JSONResponse:
+        # The database is down, locked or full: a clean, retryable answer, not a 500.
+        log.warning("database_unavailable", error=type(error).__name__)
+        return Problem(
+            503,
+            "Service unavailable",
+            "the database is not reachable; try again shortly",
+            headers={"Retry-After": "5"},
+        ).response()
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled_error")
+        return Problem(500, "Internal error").response()

@@ -1,0 +1,64 @@
+"""The admin API (Bearer REGMAIL_ADMIN_TOKEN): inspect and replay mails."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query
+
+from regmail.api.deps import get_runtime
+from regmail.api.problems import Problem
+from regmail.ops import NotRetryable, count_by_status, get_mail, list_mails, retry_mail
+from regmail.runtime import Runtime
+
+
+def require_admin(
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    expected = runtime.settings.admin_token
+    if expected is None:
+        raise Problem(404, "Admin API disabled", "set REGMAIL_ADMIN_TOKEN to enable it")
+    given = (authorization or "").removeprefix("Bearer ").encode()
+    if not hmac.compare_digest(given, expected.get_secret_value().encode()):
+        raise Problem(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+Status = Literal["queued", "sending", "sent", "retrying", "dead"]
+
+
+@router.get("/messages", summary="Mails, newest change first")
+async def messages(
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    return [m.as_json() for m in await list_mails(runtime.engine, status, limit)]
+
+
+@router.get("/messages/{mail_id}", summary="One mail's delivery state")
+async def message(
+    mail_id: str, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> dict[str, Any]:
+    view = await get_mail(runtime.engine, mail_id)
+    if view is None:
+        raise Problem(404, "No such mail")
+    return view.as_json()
+
+
+@router.post("/messages/{mail_id}/retry", summary="Replay a dead or retrying mail now")
+async def retry(mail_id: str, runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, Any]:
+    try:
+        view = await retry_mail(runtime.engine, runtime.broker, mail_id)
+    except LookupError:
+        raise Problem(404, "No such mail") from None
+    except NotRetryable as error:
+        raise Problem(409, "Not retryable", str(error)) from None
+    return view.as_json()
+
+
+@router.get("/stats", summary="Mails by status")
+async def stats(runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, int]:
+    return await count_by_status(runtime.engine)

@@ -1,0 +1,65 @@
+"""GET/POST /signup: a form that works without JavaScript, in en and zh-CN."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from regmail.api.deps import get_runtime, limit_client
+from regmail.api.pages import TEXT, page_language, render_page
+from regmail.api.problems import Problem
+from regmail.api.schemas import RegistrationIn, parse_address
+from regmail.metrics import SIGNUPS
+from regmail.runtime import Runtime
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/signup", response_class=HTMLResponse)
+async def signup_form(request: Request) -> HTMLResponse:
+    return render_page(request, "signup.html", page_language(request), errors={})
+
+
+@router.post("/signup", response_class=HTMLResponse)
+async def signup_submit(
+    request: Request,
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    locale: Annotated[str, Form(max_length=16)] = "en",
+) -> HTMLResponse:
+    lang = page_language(request, locale)
+    errors: dict[str, str] = {}
+    try:
+        body = RegistrationIn(email=email, password=password, locale=lang)  # type: ignore[arg-type]
+    except ValidationError as error:
+        for item in error.errors():
+            errors[str(item["loc"][0])] = item["msg"].removeprefix("Value error, ")
+        return render_page(
+            request,
+            "signup.html",
+            lang,
+            status=422,
+            errors=errors,
+            email=email,
+            form_error=None,
+        )
+    try:
+        limit_client(request)
+        await runtime.accounts.register(parse_address(body.email), body.password, body.locale)
+    except Problem as problem:
+        key = "error_rate" if problem.status == 429 else "error_unavailable"
+        return render_page(
+            request,
+            "signup.html",
+            lang,
+            status=problem.status,
+            errors={},
+            email=email,
+            form_error=TEXT[lang][key],
+        )
+    SIGNUPS.inc()
+    return render_page(request, "signup.html", lang, accepted=True, errors={})

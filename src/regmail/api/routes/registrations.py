@@ -1,0 +1,56 @@
+"""POST /v1/registrations and /v1/activations/resend: always 202, whoever asks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from regmail.api.deps import get_runtime, limit_client
+from regmail.api.schemas import Accepted, RegistrationIn, ResendIn, parse_address
+from regmail.metrics import SIGNUPS
+from regmail.runtime import Runtime
+
+router = APIRouter(tags=["registrations"])
+
+PROBLEMS = {
+    400: {"description": "Malformed JSON"},
+    413: {"description": "Body too large"},
+    422: {"description": "A field is invalid; `errors` names it"},
+    429: {"description": "Too many requests from this client; see Retry-After"},
+    503: {"description": "Database unavailable; retry"},
+}
+
+
+@router.post(
+    "/v1/registrations",
+    status_code=202,
+    response_model=Accepted,
+    responses=PROBLEMS,  # type: ignore[arg-type]
+    dependencies=[Depends(limit_client)],
+    summary="Sign up; the activation mail follows",
+)
+async def register(
+    body: RegistrationIn, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> Accepted:
+    """Answers the same 202 for a new address and a known one, so addresses cannot be probed.
+    A known pending address gets its activation mail again (rate-limited); a known active
+    one gets an "you already have an account" mail."""
+    await runtime.accounts.register(parse_address(body.email), body.password, body.locale)
+    SIGNUPS.inc()
+    return Accepted()
+
+
+@router.post(
+    "/v1/activations/resend",
+    status_code=202,
+    response_model=Accepted,
+    responses=PROBLEMS,  # type: ignore[arg-type]
+    dependencies=[Depends(limit_client)],
+    tags=["activations"],
+    summary="Send the activation mail again",
+)
+async def resend(body: ResendIn, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Accepted:
+    """Always 202. Only a pending account gets a mail, within the per-address limits."""
+    await runtime.accounts.resend(parse_address(body.email))
+    return Accepted()

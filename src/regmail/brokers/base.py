@@ -1,0 +1,64 @@
+"""The broker protocol: the seam between delivery logic and whatever carries the work.
+
+A broker carries `Message`s (a mail id and a key that orders per recipient). A consumer's
+handler answers each with an `Outcome`; how a broker implements "retry at" or "dead"
+(lease rows, TTL queues, retry topics) stays inside that broker's own module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Message:
+    mail_id: str
+    key: str  # the recipient address: a broker that orders per key orders per recipient
+    delivery: int = 1  # how many times this message has been handed to a consumer
+
+
+@dataclass(frozen=True)
+class Ack:
+    """Done (sent, or nothing left to do): never deliver again."""
+
+
+@dataclass(frozen=True)
+class RetryAt:
+    """Deliver again, not before `when`."""
+
+    when: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Dead:
+    """Park it: never deliver again unless an operator replays it."""
+
+    reason: str
+
+
+Outcome = Ack | RetryAt | Dead
+Handler = Callable[[Message], Awaitable[Outcome]]
+
+
+class Broker(Protocol):
+    name: str
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        """Durably enqueue; returns once the broker has accepted every message."""
+
+    async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
+        """Hand messages to `handler`, at most `concurrency` at once, until `stop` is set.
+
+        Each message's outcome is applied when the handler returns. A message whose
+        handler never returns (the process died) is delivered again later.
+        """
+
+    def wake(self) -> None:
+        """Hint that new messages were enqueued in this process (may be a no-op)."""
+
+    async def close(self) -> None: ...

@@ -1,0 +1,128 @@
+"""broker=db: the outbox table is the queue. Workers claim due rows under a lease.
+
+A claimed row carries `lease_until`; a worker that dies leaves it, and once the lease
+has passed the row is due again for any worker. SQLite serialises the claim with
+BEGIN IMMEDIATE; PostgreSQL with FOR UPDATE SKIP LOCKED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from regmail.brokers.base import Ack, Dead, Handler, Message, Outcome, RetryAt
+from regmail.clock import utcnow
+from regmail.db.tables import outbox
+from regmail.outbox.enqueue import enqueue_outbox_rows
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    row_id: int
+    message: Message
+
+
+class DbBroker:
+    name = "db"
+
+    def __init__(self, engine: AsyncEngine, lease_seconds: float, poll_seconds: float) -> None:
+        self._engine = engine
+        self._lease = timedelta(seconds=lease_seconds)
+        self._poll_seconds = poll_seconds
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        async with self._engine.begin() as conn:
+            await enqueue_outbox_rows(conn, [(m.mail_id, m.key) for m in messages], utcnow())
+        self.wake()
+
+    async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
+        in_flight: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            free = concurrency - len(in_flight)
+            claimed = await self._claim(free) if free > 0 else []
+            for item in claimed:
+                task = asyncio.create_task(self._run(handler, item))
+                in_flight.add(task)
+                task.add_done_callback(self._on_done(in_flight))
+            if claimed and len(claimed) == free:
+                continue  # a full batch: there may be more due right now
+            await self._idle(stop)
+        if in_flight:
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    def _on_done(self, in_flight: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            self._wakeup.set()  # a slot is free
+
+        return done
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        waiters = [asyncio.create_task(self._wakeup.wait()), asyncio.create_task(stop.wait())]
+        await asyncio.wait(waiters, timeout=self._poll_seconds, return_when="FIRST_COMPLETED")
+        for waiter in waiters:
+            waiter.cancel()
+        self._wakeup.clear()
+
+    async def _claim(self, limit: int) -> list[_Claimed]:
+        now = utcnow()
+        due = (
+            select(outbox.c.id)
+            .where(
+                outbox.c.status == "ready",
+                outbox.c.available_at <= now,
+                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
+            )
+            .order_by(outbox.c.available_at, outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(outbox)
+            .where(outbox.c.id.in_(due.scalar_subquery()))
+            .values(lease_until=now + self._lease, deliveries=outbox.c.deliveries + 1)
+            .returning(outbox.c.id, outbox.c.mail_id, outbox.c.key, outbox.c.deliveries)
+        )
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(claim)).all()
+        return [_Claimed(r.id, Message(r.mail_id, r.key, r.deliveries)) for r in rows]
+
+    async def _run(self, handler: Handler, item: _Claimed) -> None:
+        try:
+            outcome = await handler(item.message)
+        except Exception:
+            # Leave the lease in place: the row is due again when it expires, as after a crash.
+            log.exception("handler_failed", mail_id=item.message.mail_id)
+            return
+        await self._settle(item.row_id, outcome)
+
+    async def _settle(self, row_id: int, outcome: Outcome) -> None:
+        where = outbox.c.id == row_id
+        async with self._engine.begin() as conn:
+            if isinstance(outcome, Ack):
+                await conn.execute(delete(outbox).where(where))
+            elif isinstance(outcome, RetryAt):
+                await conn.execute(
+                    update(outbox).where(where).values(available_at=outcome.when, lease_until=None)
+                )
+            elif isinstance(outcome, Dead):
+                await conn.execute(
+                    update(outbox)
+                    .where(where)
+                    .values(status="dead", dead_reason=outcome.reason, lease_until=None)
+                )
+
+    async def close(self) -> None:
+        pass

@@ -1,0 +1,232 @@
+"""The `regmail` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+
+from regmail.api.app import create_app
+from regmail.db.migrate import migrate as run_migrations
+from regmail.logs import configure_logging
+from regmail.mail.sink import Mailbox, start_sink
+from regmail.ops import STATUSES, NotRetryable, get_mail, list_mails, retry_mail
+from regmail.runtime import Runtime
+from regmail.settings import Settings
+from regmail.worker import run_worker
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Sign-up with email activation that never makes anyone wait for SMTP.")
+messages_app = typer.Typer(help="Inspect and replay mails.")
+app.add_typer(messages_app, name="messages")
+
+
+def _settings(**overrides: Any) -> Settings:
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+def _run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `main(stop)`; SIGINT or SIGTERM sets `stop` so it can finish in-flight work."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    settings = _settings()
+
+    async def main() -> None:
+        runtime = Runtime.build(settings)
+        try:
+            await run_migrations(runtime.engine)
+        finally:
+            await runtime.close()
+
+    asyncio.run(main())
+    typer.echo("database schema is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="HTTP port")] = None,
+) -> None:
+    """Run the HTTP API (one process; run several behind a load balancer to scale)."""
+    settings = _settings(host=host, port=port)
+    runtime = Runtime.build(settings)
+    uvicorn.run(
+        create_app(runtime, own_runtime=True),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int | None, typer.Option(help="Mails in flight at once")] = None,
+) -> None:
+    """Deliver queued mail until SIGINT/SIGTERM (in-flight sends finish first)."""
+    settings = _settings(worker_concurrency=concurrency)
+
+    async def main(stop: asyncio.Event) -> None:
+        runtime = Runtime.build(settings)
+        delivery, pool = runtime.delivery()
+        try:
+            await run_worker(runtime.broker, delivery, settings.worker_concurrency, stop)
+        finally:
+            await pool.close()
+            await runtime.close()
+
+    _run_until_signal(main)
+
+
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
+    sink_port: Annotated[int, typer.Option(help="Port of the built-in SMTP sink")] = 8025,
+) -> None:
+    """API + one worker + built-in SMTP sink + mailbox, on 127.0.0.1, in one process."""
+    settings = _settings(
+        host="127.0.0.1",
+        port=port,
+        dev_mode=True,
+        dev_sink_port=sink_port,
+        smtp_url=f"smtp://127.0.0.1:{sink_port}",
+        public_url=f"http://127.0.0.1:{port}",
+    )
+    try:
+        asyncio.run(_dev(settings))
+    except OSError as error:
+        typer.echo(f"regmail dev could not start: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+async def _dev(settings: Settings) -> None:
+    mailbox = Mailbox()
+    runtime = Runtime.build(settings, mailbox)
+    await run_migrations(runtime.engine)
+    sink = await start_sink(mailbox, "127.0.0.1", settings.dev_sink_port)
+    delivery, pool = runtime.delivery()
+    stop = asyncio.Event()
+    worker_task = asyncio.create_task(
+        run_worker(runtime.broker, delivery, settings.worker_concurrency, stop)
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(runtime), host=settings.host, port=settings.port, log_level="warning"
+        )
+    )
+    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(
+        f"regmail dev is running (Ctrl-C stops it)\n"
+        f"  sign-up page : {base}/signup\n"
+        f"  mailbox      : {base}/dev/mailbox\n"
+        f"  API docs     : {base}/docs\n"
+        f"  SMTP sink    : smtp://127.0.0.1:{settings.dev_sink_port}\n"
+        f"  database     : {settings.database_url}"
+    )
+    try:
+        await server.serve()  # returns on Ctrl-C / SIGTERM (uvicorn handles the signal)
+    finally:
+        stop.set()
+        with suppress(asyncio.CancelledError):
+            await worker_task
+        await pool.close()
+        sink.close()
+        await sink.wait_closed()
+        await runtime.close()
+    if not server.started:
+        raise OSError(f"the HTTP port {settings.port} is not available")
+
+
+@messages_app.command("list")
+def messages_list(
+    status: Annotated[str | None, typer.Option(help=f"One of {', '.join(STATUSES)}")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line")] = False,
+) -> None:
+    """List mails, most recently changed first."""
+    if status is not None and status not in STATUSES:
+        raise typer.BadParameter(f"must be one of {', '.join(STATUSES)}", param_hint="--status")
+    views = _with_runtime(lambda rt: list_mails(rt.engine, status, limit))
+    for view in views:
+        if as_json:
+            typer.echo(json.dumps(view.as_json(), ensure_ascii=False))
+        else:
+            typer.echo(
+                f"{view.id}  {view.status:<8} {view.attempts:>2}x  {view.kind:<18} "
+                f"{view.recipient}  {view.dead_reason or ''} {view.last_reply or ''}".rstrip()
+            )
+
+
+@messages_app.command("show")
+def messages_show(mail_id: str) -> None:
+    """Show one mail's delivery state as JSON."""
+    view = _with_runtime(lambda rt: get_mail(rt.engine, mail_id))
+    if view is None:
+        typer.echo(f"no mail {mail_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(view.as_json(), indent=2, ensure_ascii=False))
+
+
+@messages_app.command("retry")
+def messages_retry(mail_id: str) -> None:
+    """Replay a dead or retrying mail now, with a fresh retry budget."""
+    try:
+        view = _with_runtime(lambda rt: retry_mail(rt.engine, rt.broker, mail_id))
+    except LookupError:
+        typer.echo(f"no mail {mail_id}", err=True)
+        raise typer.Exit(1) from None
+    except NotRetryable as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{view.id} queued again")
+
+
+@app.command("config-reference")
+def config_reference() -> None:
+    """Print every setting as a Markdown table (docs/configuration.md is this output)."""
+    typer.echo("| variable | default | meaning |\n| --- | --- | --- |")
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if hasattr(default, "get_secret_value"):
+            default = default.get_secret_value()
+        shown = "" if default is None else f"`{default}`"
+        typer.echo(f"| `REGMAIL_{name.upper()}` | {shown} | {field.description or ''} |")
+
+
+def _with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
+    settings = _settings(log_json=False)
+
+    async def main() -> T:
+        runtime = Runtime.build(settings)
+        try:
+            return await action(runtime)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(main())
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,122 @@
+"""The schema. Migrations (db/migrations) create it; this module describes it for queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python on every engine (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("email", String(320), nullable=False),
+    # Lower-cased address: one account per mailbox, however the user capitalises it.
+    Column("email_key", String(320), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | active
+    Column("locale", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("activated_at", UTCDateTime()),
+)
+
+activation_tokens = Table(
+    "activation_tokens",
+    metadata,
+    # SHA-256 hex of the 256-bit token: the token itself is never stored here.
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+)
+
+# One row per mail: its delivery state, whichever broker carries the work.
+mails = Table(
+    "mails",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("account_id", String(36), ForeignKey("accounts.id")),
+    Column("kind", String(32), nullable=False),  # activation | already_registered
+    Column("recipient", String(320), nullable=False),
+    Column("locale", String(16), nullable=False),
+    Column("payload", JSON, nullable=False),
+    # queued | sending | sent | retrying | dead
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    # An operator's replay starts a fresh retry budget: attempts and age count from here.
+    Column("attempts_before_replay", Integer, nullable=False, default=0),
+    Column("replayed_at", UTCDateTime()),
+    Column("last_reply", Text),
+    Column("dead_reason", String(32)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("next_attempt_at", UTCDateTime()),
+    Column("sending_until", UTCDateTime()),
+    Column("sent_at", UTCDateTime()),
+    # When the link inside stops working; the mail is not worth sending after it.
+    Column("expires_at", UTCDateTime()),
+    Index(None, "recipient", "created_at"),
+    Index(None, "status", "updated_at"),
+)
+
+# The transactional outbox. With broker=db it is the queue workers claim from.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mail_id", String(36), nullable=False),
+    Column("key", String(320), nullable=False),
+    Column("status", String(16), nullable=False),  # ready | dead
+    Column("available_at", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime()),
+    Column("deliveries", Integer, nullable=False, default=0),
+    Column("dead_reason", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index(None, "status", "available_at"),
+)

@@ -1,0 +1,152 @@
+"""Sending through a pool of reused SMTP connections, and what an SMTP failure means."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    hostname: str
+    port: int
+    username: str | None
+    password: str | None
+    use_tls: bool
+    start_tls: bool
+    validate_certs: bool
+
+    def __repr__(self) -> str:  # keeps the password out of logs and tracebacks
+        t = self
+        return f"SmtpTarget({t.hostname}:{t.port}, tls={t.use_tls}, starttls={t.start_tls})"
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """`smtp://user:pass@host:587?starttls=true`, `smtps://user:pass@host:465`.
+
+    smtp:// uses STARTTLS when asked (`?starttls=true`) and by default on port 587;
+    `?verify=false` accepts any certificate (test servers with self-signed ones only).
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("REGMAIL_SMTP_URL must look like smtp://host:port or smtps://host:port")
+    query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    use_tls = parts.scheme == "smtps"
+    port = parts.port or (465 if use_tls else 587 if "starttls" in query else 25)
+    start_tls = False if use_tls else query.get("starttls", str(port == 587)) in TRUE_WORDS
+    return SmtpTarget(
+        hostname=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        use_tls=use_tls,
+        start_tls=start_tls,
+        validate_certs=query.get("verify", "true") in TRUE_WORDS,
+    )
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    """Why a send did not end in 250. `permanent` failures are not retried."""
+
+    kind: Literal["transient", "permanent"]
+    reply: str
+
+    @property
+    def permanent(self) -> bool:
+        return self.kind == "permanent"
+
+
+def classify(error: BaseException) -> SendFailure:
+    """5xx replies are permanent; 4xx replies, timeouts and broken connections are not."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
+        error = error.recipients[0]
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        reply = f"{error.code} {error.message}".strip()
+        return SendFailure("permanent" if 500 <= error.code < 600 else "transient", reply)
+    if isinstance(error, TimeoutError):
+        return SendFailure("transient", f"timeout: {error}")
+    if isinstance(error, (ConnectionError, OSError, aiosmtplib.SMTPException)):
+        return SendFailure("transient", f"{type(error).__name__}: {error}")
+    raise error
+
+
+@dataclass
+class _Connection:
+    client: aiosmtplib.SMTP
+    last_used: float
+
+
+class SmtpPool:
+    """At most `size` connections, each reused for many mails and dropped after any error."""
+
+    def __init__(
+        self, target: SmtpTarget, size: int, timeout: float, idle_check_seconds: float
+    ) -> None:
+        self._target = target
+        self._timeout = timeout
+        self._idle_check = idle_check_seconds
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[_Connection] = []
+
+    async def send(self, sender: str, recipient: str, data: bytes) -> str:
+        """Send one message; returns the server's final reply or raises an SMTP error."""
+        async with self._slots:
+            connection = await self._take()
+            try:
+                _, reply = await connection.client.sendmail(sender, [recipient], data)
+            except BaseException:
+                # The connection's state after a failure is unknown: never reuse it.
+                connection.client.close()
+                raise
+            connection.last_used = time.monotonic()
+            self._idle.append(connection)
+            return reply
+
+    async def _take(self) -> _Connection:
+        while self._idle:
+            connection = self._idle.pop()
+            if time.monotonic() - connection.last_used < self._idle_check:
+                return connection
+            # Servers drop idle clients; a NOOP finds out before a mail is at stake.
+            try:
+                await connection.client.noop()
+                return connection
+            except aiosmtplib.SMTPException:
+                await _close(connection.client)
+        return _Connection(await self._connect(), time.monotonic())
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        t = self._target
+        client = aiosmtplib.SMTP(
+            hostname=t.hostname,
+            port=t.port,
+            username=t.username,
+            password=t.password,
+            use_tls=t.use_tls,
+            start_tls=t.start_tls,
+            validate_certs=t.validate_certs,
+            timeout=self._timeout,
+        )
+        await client.connect()
+        return client
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await _close(connection.client)
+
+
+async def _close(client: aiosmtplib.SMTP) -> None:
+    if client.is_connected:
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()

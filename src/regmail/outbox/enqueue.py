@@ -1,0 +1,64 @@
+"""Writing a mail and its outbox row inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from regmail.db.tables import mails, outbox
+
+
+@dataclass(frozen=True)
+class NewMail:
+    kind: str
+    recipient: str
+    locale: str
+    payload: dict[str, Any]
+    account_id: str | None = None
+    expires_at: datetime | None = None
+
+
+async def enqueue_mail(conn: AsyncConnection, mail: NewMail, now: datetime) -> str:
+    """Store the mail (state `queued`) and its outbox row; both commit with the caller."""
+    mail_id = str(uuid.uuid4())
+    await conn.execute(
+        mails.insert().values(
+            id=mail_id,
+            account_id=mail.account_id,
+            kind=mail.kind,
+            recipient=mail.recipient,
+            locale=mail.locale,
+            payload=mail.payload,
+            status="queued",
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+            expires_at=mail.expires_at,
+        )
+    )
+    await enqueue_outbox_rows(conn, [(mail_id, mail.recipient)], now)
+    return mail_id
+
+
+async def enqueue_outbox_rows(
+    conn: AsyncConnection, rows: list[tuple[str, str]], now: datetime
+) -> None:
+    """Outbox rows for (mail_id, key) pairs, due now."""
+    await conn.execute(
+        outbox.insert(),
+        [
+            {
+                "mail_id": mail_id,
+                "key": key,
+                "status": "ready",
+                "available_at": now,
+                "deliveries": 0,
+                "created_at": now,
+            }
+            for mail_id, key in rows
+        ],
+    )

@@ -1,0 +1,54 @@
+"""The long-lived parts of a process (engine, hashing pool, broker), built once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from regmail.accounts.passwords import PasswordHashing
+from regmail.accounts.service import AccountService
+from regmail.brokers.base import Broker
+from regmail.brokers.factory import make_broker
+from regmail.db.engine import create_engine
+from regmail.mail.render import Renderer
+from regmail.mail.sink import Mailbox
+from regmail.mail.smtp import SmtpPool, parse_smtp_url
+from regmail.retry import RetryPolicy
+from regmail.settings import Settings
+from regmail.worker import Delivery
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    broker: Broker
+    hashing: PasswordHashing
+    accounts: AccountService
+    mailbox: Mailbox | None = None
+
+    @classmethod
+    def build(cls, settings: Settings, mailbox: Mailbox | None = None) -> Runtime:
+        engine = create_engine(settings)
+        broker = make_broker(settings, engine)
+        hashing = PasswordHashing(settings)
+        accounts = AccountService(engine, hashing, settings, on_enqueued=broker.wake)
+        return cls(settings, engine, broker, hashing, accounts, mailbox)
+
+    def delivery(self) -> tuple[Delivery, SmtpPool]:
+        s = self.settings
+        pool = SmtpPool(
+            parse_smtp_url(s.smtp_url.get_secret_value()),
+            size=min(s.smtp_pool_size, s.worker_concurrency),
+            timeout=s.smtp_timeout,
+            idle_check_seconds=s.smtp_idle_check_seconds,
+        )
+        renderer = Renderer(s.mail_from, s.public_url)
+        policy = RetryPolicy.from_settings(s)
+        return Delivery(self.engine, renderer, pool, policy, s.lease_seconds), pool
+
+    async def close(self) -> None:
+        await self.broker.close()
+        self.hashing.close()
+        await self.engine.dispose()

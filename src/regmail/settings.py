@@ -1,0 +1,93 @@
+"""All configuration, read from ``REGMAIL_*`` environment variables (and ``.env``).
+
+Nothing else in the package reads the environment: every part takes a ``Settings``.
+The reference in docs/configuration.md is generated from the field descriptions here
+(``regmail config-reference``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="REGMAIL_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./regmail.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    )
+    broker_url: str = Field("db", description="Which queue carries the work: `db` (the outbox).")
+    smtp_url: SecretStr = Field(
+        SecretStr("smtp://127.0.0.1:8025"),
+        description=(
+            "Where mail goes: smtp://[user:pass@]host:port[?starttls=true] or "
+            "smtps://user:pass@host:465 (implicit TLS). `regmail dev` points it at its own sink."
+        ),
+    )
+    smtp_timeout: float = Field(30.0, description="Seconds for any one SMTP command.")
+    smtp_pool_size: int = Field(
+        10, ge=1, description="SMTP connections kept open and reused, per worker process."
+    )
+    smtp_idle_check_seconds: float = Field(
+        10.0, description="A pooled connection idle longer than this is checked with NOOP first."
+    )
+    mail_from: str = Field(
+        "regmail <no-reply@regmail.localhost>", description="From header and envelope sender."
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL of links in mails (the activation link)."
+    )
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token for /v1/admin/*. Unset: the admin API is disabled."
+    )
+    token_ttl_seconds: int = Field(
+        24 * 3600, ge=60, description="How long an activation link works."
+    )
+    argon2_memory_kib: int = Field(19456, description="argon2id memory cost (OWASP: 19 MiB).")
+    argon2_time_cost: int = Field(2, description="argon2id iterations (OWASP: 2).")
+    argon2_parallelism: int = Field(1, description="argon2id lanes (OWASP: 1).")
+    hash_threads: int = Field(
+        0, ge=0, description="Threads hashing passwords; 0 means one per CPU core."
+    )
+    mails_per_address_per_hour: int = Field(
+        5, ge=1, description="At most this many mails to one address per hour (resends included)."
+    )
+    resend_cooldown_seconds: int = Field(
+        60, ge=0, description="A repeated sign-up or resend within this time sends no new mail."
+    )
+    signups_per_ip_per_minute: int = Field(
+        30, ge=1, description="Sign-up and resend requests per client IP per minute (429 past it)."
+    )
+    max_body_bytes: int = Field(16 * 1024, description="Larger request bodies are refused (413).")
+    worker_concurrency: int = Field(10, ge=1, description="Mails in flight per worker process.")
+    worker_poll_seconds: float = Field(
+        0.25, gt=0, description="How often an idle db-broker worker looks for due mail."
+    )
+    lease_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="A claimed mail not settled within this time is taken by another worker.",
+    )
+    retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay.")
+    retry_factor: float = Field(2.0, ge=1, description="Each retry waits this many times longer.")
+    retry_max_delay_seconds: float = Field(3600.0, gt=0, description="Longest retry delay.")
+    retry_max_attempts: int = Field(15, ge=1, description="Attempts before a mail goes dead.")
+    retry_max_age_seconds: float = Field(
+        24 * 3600.0, gt=0, description="A mail this old is not retried any more (dead)."
+    )
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds.")
+    port: int = Field(8000, description="Port of the HTTP server.")
+    dev_sink_port: int = Field(8025, description="Port of the built-in SMTP sink (`regmail dev`).")
+    dev_mode: bool = Field(False, description="Serve /dev/mailbox (set by `regmail dev`).")
+    log_level: str = Field("info", description="debug, info, warning or error.")
+    log_json: bool = Field(True, description="JSON log lines (false: human-readable).")
+
+    @property
+    def hash_thread_count(self) -> int:
+        return self.hash_threads or os.cpu_count() or 1

@@ -1,0 +1,168 @@
+"""Delivery: consume → render → send → sent | retrying | dead, recorded before the ack.
+
+The mail's row is the source of truth. A message for a mail already `sent` or `dead` is
+acknowledged without sending, so a redelivered message does not send twice. The one
+window left: the SMTP server accepted the mail (250) and the process died before the row
+said `sent`. Then the lease runs out and the mail is sent again (docs/delivery.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import Update, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from regmail.brokers.base import Ack, Broker, Dead, Message, Outcome, RetryAt
+from regmail.clock import utcnow
+from regmail.db.tables import mails
+from regmail.mail.render import MailToRender, Renderer
+from regmail.mail.smtp import SendFailure, SmtpPool, classify
+from regmail.retry import RetryPolicy
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    mail: MailToRender
+    attempts: int  # including the one about to be made
+    budget_attempts: int  # attempts since the mail was created or last replayed
+    budget_since: datetime
+
+
+class Delivery:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        renderer: Renderer,
+        smtp: SmtpPool,
+        policy: RetryPolicy,
+        lease_seconds: float,
+    ) -> None:
+        self._engine = engine
+        self._renderer = renderer
+        self._smtp = smtp
+        self._policy = policy
+        self._lease = timedelta(seconds=lease_seconds)
+
+    async def handle(self, message: Message) -> Outcome:
+        claim = await self._claim(message.mail_id)
+        if not isinstance(claim, _Claim):
+            return claim
+        mail = claim.mail
+        try:
+            rendered = self._renderer.render(mail)
+        except Exception as error:  # a template bug: retrying will not fix it
+            log.exception("render_failed", mail_id=mail.id)
+            return await self._dead(mail.id, claim.attempts, "render-error", repr(error))
+        try:
+            reply = await self._smtp.send(rendered.sender, rendered.recipient, rendered.data)
+        except Exception as error:
+            return await self._failed(claim, classify(error))
+        await self._finish(mail.id, claim.attempts, status="sent", last_reply=reply)
+        log.info("mail_sent", mail_id=mail.id, kind=mail.kind, attempts=claim.attempts)
+        return Ack()
+
+    async def _claim(self, mail_id: str) -> _Claim | Outcome:
+        """Mark the mail `sending` under a lease, or say why there is nothing to send."""
+        now = utcnow()
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(select(mails).where(mails.c.id == mail_id))).first()
+            if row is None:
+                log.error("unknown_mail", mail_id=mail_id)
+                return Dead("unknown-mail")
+            if row.status in ("sent", "dead"):
+                return Ack()  # a redelivery: the outcome is already recorded
+            if row.status == "sending" and row.sending_until > now:
+                return RetryAt(row.sending_until, "in flight in another worker")
+            if row.expires_at is not None and row.expires_at <= now:
+                await conn.execute(_outcome_update(mail_id, row.attempts, now, "dead", "expired"))
+                return Dead("expired")
+            taken = await conn.execute(
+                update(mails)
+                .where(mails.c.id == mail_id, mails.c.attempts == row.attempts)
+                .values(
+                    status="sending",
+                    attempts=row.attempts + 1,
+                    sending_until=now + self._lease,
+                    updated_at=now,
+                )
+            )
+            if taken.rowcount != 1:
+                return RetryAt(now + self._lease, "claimed by another worker")
+        mail = MailToRender(
+            row.id, row.kind, row.recipient, row.locale, row.payload, row.expires_at
+        )
+        budget_attempts = row.attempts + 1 - row.attempts_before_replay
+        return _Claim(mail, row.attempts + 1, budget_attempts, row.replayed_at or row.created_at)
+
+    async def _failed(self, claim: _Claim, failure: SendFailure) -> Outcome:
+        mail_id = claim.mail.id
+        if failure.permanent:
+            log.warning("mail_rejected", mail_id=mail_id, reply=failure.reply)
+            return await self._dead(mail_id, claim.attempts, "rejected", failure.reply)
+        now = utcnow()
+        decision = self._policy.next_attempt(
+            claim.budget_attempts, claim.budget_since, now, claim.mail.expires_at
+        )
+        if isinstance(decision, str):
+            log.warning("mail_gave_up", mail_id=mail_id, reason=decision, reply=failure.reply)
+            return await self._dead(mail_id, claim.attempts, decision, failure.reply)
+        await self._finish(
+            mail_id, claim.attempts, "retrying", last_reply=failure.reply, next_attempt_at=decision
+        )
+        log.info("mail_retry", mail_id=mail_id, attempts=claim.attempts, reply=failure.reply)
+        return RetryAt(decision, failure.reply)
+
+    async def _dead(self, mail_id: str, attempts: int, reason: str, reply: str) -> Dead:
+        await self._finish(mail_id, attempts, "dead", reason=reason, last_reply=reply)
+        return Dead(reason)
+
+    async def _finish(
+        self,
+        mail_id: str,
+        attempts: int,
+        status: str,
+        *,
+        reason: str | None = None,
+        last_reply: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        statement = _outcome_update(mail_id, attempts, utcnow(), status, reason, last_reply)
+        async with self._engine.begin() as conn:
+            await conn.execute(statement.values(next_attempt_at=next_attempt_at))
+
+
+def _outcome_update(
+    mail_id: str,
+    attempts: int,
+    now: datetime,
+    status: str,
+    reason: str | None = None,
+    last_reply: str | None = None,
+) -> Update:
+    values: dict[str, object] = {
+        "status": status,
+        "updated_at": now,
+        "sending_until": None,
+        "dead_reason": reason,
+    }
+    if last_reply is not None:
+        values["last_reply"] = last_reply[:1000]
+    if status == "sent":
+        values["sent_at"] = now
+    # Guarded by `attempts`: a worker whose lease was taken over does not overwrite the
+    # outcome of the attempt that replaced it.
+    return update(mails).where(mails.c.id == mail_id, mails.c.attempts == attempts).values(values)
+
+
+async def run_worker(
+    broker: Broker, delivery: Delivery, concurrency: int, stop: asyncio.Event
+) -> None:
+    log.info("worker_started", broker=broker.name, concurrency=concurrency)
+    await broker.consume(delivery.handle, concurrency, stop)
+    log.info("worker_stopped")
