@@ -11,24 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from regmail.accounts.addresses import Address, parse_address
 from regmail.accounts.passwords import PasswordHashing
 from regmail.accounts.tokens import new_token, token_hash
 from regmail.clock import utcnow
 from regmail.db.tables import accounts, activation_tokens, mails
 from regmail.outbox.enqueue import NewMail, enqueue_mail
 from regmail.settings import Settings
-
-
-@dataclass(frozen=True)
-class Address:
-    """A validated address: `display` as the user knows it, `ascii` for SMTP (IDNA domain)."""
-
-    display: str
-    ascii: str
-
-    @property
-    def key(self) -> str:
-        return self.display.lower()
 
 
 class ActivationError(Exception):
@@ -80,7 +69,7 @@ class AccountService:
     ) -> None:
         row = (
             await conn.execute(
-                select(accounts.c.id, accounts.c.status, accounts.c.locale).where(
+                select(accounts.c.id, accounts.c.email, accounts.c.status, accounts.c.locale).where(
                     accounts.c.email_key == address.key
                 )
             )
@@ -99,26 +88,33 @@ class AccountService:
                 )
             )
             await self._send_activation(conn, account_id, address, locale, now)
-        elif await self._may_mail(conn, address.ascii, now):
-            if row.status == "pending":
-                await self._send_activation(conn, row.id, address, row.locale, now)
-            else:
-                mail = NewMail("already_registered", address.ascii, row.locale, {}, row.id)
-                await enqueue_mail(conn, mail, now)
+            return
+        # Known address: mail the account's own address, as it signed up with it.
+        known = parse_address(row.email)
+        if not await self._may_mail(conn, known.ascii, now):
+            return
+        if row.status == "pending":
+            await self._send_activation(conn, row.id, known, row.locale, now)
+        else:
+            mail = NewMail("already_registered", known.ascii, row.locale, {}, row.id)
+            await enqueue_mail(conn, mail, now)
 
     async def resend(self, address: Address) -> None:
         now = utcnow()
         async with self._engine.begin() as conn:
             row = (
                 await conn.execute(
-                    select(accounts.c.id, accounts.c.locale).where(
+                    select(accounts.c.id, accounts.c.email, accounts.c.locale).where(
                         accounts.c.email_key == address.key, accounts.c.status == "pending"
                     )
                 )
             ).first()
-            if row is None or not await self._may_mail(conn, address.ascii, now):
+            if row is None:
                 return
-            await self._send_activation(conn, row.id, address, row.locale, now)
+            known = parse_address(row.email)
+            if not await self._may_mail(conn, known.ascii, now):
+                return
+            await self._send_activation(conn, row.id, known, row.locale, now)
         self._on_enqueued()
 
     async def _send_activation(

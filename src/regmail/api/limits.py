@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -70,14 +71,17 @@ class RateLimiter:
     Several API processes each keep their own count (a per-process limit).
     """
 
-    def __init__(self, limit: int, window: float) -> None:
+    def __init__(
+        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
         self.window = window
+        self._clock = clock
         self._hits: defaultdict[str, deque[float]] = defaultdict(deque)
 
     def hit(self, key: str) -> None:
         """Count one hit, or raise a 429 problem with Retry-After."""
-        now = time.monotonic()
+        now = self._clock()
         hits = self._hits[key]
         while hits and hits[0] <= now - self.window:
             hits.popleft()

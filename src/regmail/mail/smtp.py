@@ -40,7 +40,7 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
     use_tls = parts.scheme == "smtps"
     port = parts.port or (465 if use_tls else 587 if "starttls" in query else 25)
-    start_tls = False if use_tls else query.get("starttls", str(port == 587)) in TRUE_WORDS
+    start_tls = False if use_tls else query.get("starttls", str(port == 587).lower()) in TRUE_WORDS
     return SmtpTarget(
         hostname=parts.hostname,
         port=port,

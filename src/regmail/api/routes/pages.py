@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from regmail.accounts.addresses import parse_address
 from regmail.api.deps import get_runtime, limit_client
 from regmail.api.pages import TEXT, page_language, render_page
 from regmail.api.problems import Problem
-from regmail.api.schemas import RegistrationIn, parse_address
+from regmail.api.schemas import RegistrationIn
 from regmail.metrics import SIGNUPS
 from regmail.runtime import Runtime
 

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from regmail.accounts.addresses import parse_address
 from regmail.api.deps import get_runtime, limit_client
-from regmail.api.schemas import Accepted, RegistrationIn, ResendIn, parse_address
+from regmail.api.schemas import Accepted, RegistrationIn, ResendIn
 from regmail.metrics import SIGNUPS
 from regmail.runtime import Runtime
 

@@ -1,0 +1,33 @@
+"""Email addresses: syntax (RFC 5321 lengths, IDN domains), no DNS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+
+MAX_ADDRESS_LENGTH = 254  # RFC 5321 path limit less the angle brackets
+
+
+@dataclass(frozen=True)
+class Address:
+    """A validated address: `display` as the user knows it, `ascii` for SMTP (IDNA domain)."""
+
+    display: str
+    ascii: str
+
+    @property
+    def key(self) -> str:
+        return self.display.lower()
+
+
+def parse_address(value: str) -> Address:
+    """Raise ValueError (with a message for the user) unless `value` is a deliverable syntax."""
+    if len(value) > MAX_ADDRESS_LENGTH:
+        raise ValueError(f"must be at most {MAX_ADDRESS_LENGTH} characters")
+    try:
+        # SMTPUTF8 (non-ASCII local parts) is refused: many providers cannot deliver it.
+        result = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+    return Address(display=result.normalized, ascii=result.ascii_email or result.normalized)

@@ -1,0 +1,179 @@
+"""End to end through the HTTP API, delivered by a real worker to a real (aiosmtpd) server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import update
+
+from regmail.clock import utcnow
+from regmail.db.tables import activation_tokens
+from regmail.mail.sink import Mailbox
+from tests.support.service import make_settings, running_service
+from tests.support.waiting import eventually
+
+
+def token_of(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+async def mails_to(mailbox: Mailbox, address: str, count: int = 1) -> list:
+    async def probe() -> list:
+        found = [m for m in mailbox.all() if address in m.to]
+        return found if len(found) >= count else []
+
+    return await eventually(probe)
+
+
+async def test_register_mail_activate_and_reuse(
+    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
+) -> None:
+    url, mailbox = aiosmtpd_server
+    async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
+        response = await svc.client.post(
+            "/v1/registrations",
+            json={"email": "Ada@Example.com", "password": "correct horse", "locale": "zh-CN"},
+        )
+        assert response.status_code == 202
+        assert response.json() == {"status": "accepted"}
+
+        [mail] = await mails_to(mailbox, "Ada@example.com")
+        assert mail.subject == "激活您的账户"
+        [link] = mail.links
+        assert link.startswith("http://regmail.test/activate?token=")
+        rows = await svc.mail_rows()
+        assert mail.message_id == f"<{rows[0].id}@regmail.localhost>"
+        assert rows[0].status == "sent" and rows[0].attempts == 1
+        assert rows[0].last_reply.startswith("OK") or "queued" in rows[0].last_reply
+
+        activated = await svc.client.post("/v1/activations", json={"token": token_of(link)})
+        assert activated.status_code == 200
+        assert activated.json() == {"email": "Ada@example.com", "status": "active"}
+
+        again = await svc.client.post("/v1/activations", json={"token": token_of(link)})
+        assert again.status_code == 410
+        assert again.headers["content-type"] == "application/problem+json"
+        assert again.json()["code"] == "used"
+
+        page = await svc.client.get("/activate", params={"token": token_of(link)})
+        assert page.status_code == 410
+        assert "already used" in page.text
+
+
+async def test_activation_link_page(tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]) -> None:
+    url, mailbox = aiosmtpd_server
+    async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
+        await svc.register("grace@example.com")
+        [mail] = await mails_to(mailbox, "grace@example.com")
+        page = await svc.client.get(urlsplit(mail.links[0])._replace(netloc="").geturl())
+        assert page.status_code == 200
+        assert "Account activated" in page.text and "grace@example.com" in page.text
+
+
+async def test_expired_and_unknown_tokens(
+    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
+) -> None:
+    url, mailbox = aiosmtpd_server
+    async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
+        await svc.register("late@example.com")
+        [mail] = await mails_to(mailbox, "late@example.com")
+        async with svc.runtime.engine.begin() as conn:
+            await conn.execute(
+                update(activation_tokens).values(expires_at=utcnow() - timedelta(seconds=1))
+            )
+        expired = await svc.client.post("/v1/activations", json={"token": token_of(mail.links[0])})
+        assert expired.status_code == 410
+        assert expired.json()["code"] == "expired"
+
+        unknown = await svc.client.post("/v1/activations", json={"token": "x" * 43})
+        assert unknown.status_code == 400
+        assert unknown.json()["code"] == "invalid"
+        page = await svc.client.get("/activate", params={"token": "nope"})
+        assert page.status_code == 400 and "not valid" in page.text
+
+
+async def test_known_addresses_answer_exactly_like_new_ones(
+    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
+) -> None:
+    url, mailbox = aiosmtpd_server
+    async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
+
+        async def answer(email: str) -> tuple[int, bytes, list[tuple[str, str]]]:
+            r = await svc.client.post(
+                "/v1/registrations", json={"email": email, "password": "correct horse"}
+            )
+            return r.status_code, r.content, sorted(r.headers.items())
+
+        new = await answer("pending@example.com")
+        [first] = await mails_to(mailbox, "pending@example.com")
+        known_pending = await answer("pending@example.com")
+        await svc.client.post("/v1/activations", json={"token": token_of(first.links[0])})
+        known_active = await answer("PENDING@example.com")
+        never_seen = await answer("someone-else@example.com")
+        assert new == known_pending == known_active
+        assert never_seen == new
+
+        # Behind the identical answers: a second activation mail, then an "already" mail.
+        mails = await mails_to(mailbox, "pending@example.com", 3)
+        subjects = [m.subject for m in reversed(mails)]
+        assert subjects == [
+            "Activate your account",
+            "Activate your account",
+            "You already have an account",
+        ]
+        assert mails[1].links != mails[2].links  # the resend carries a new token
+
+
+async def test_resend_always_accepted_and_only_pending_get_mail(
+    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
+) -> None:
+    url, mailbox = aiosmtpd_server
+    async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
+        await svc.register("bob@example.com")
+        await mails_to(mailbox, "bob@example.com")
+        for email in ("bob@example.com", "nobody@example.com"):
+            r = await svc.client.post("/v1/activations/resend", json={"email": email})
+            assert r.status_code == 202 and r.json() == {"status": "accepted"}
+        await mails_to(mailbox, "bob@example.com", 2)
+        assert len(await svc.mail_rows()) == 2  # nothing for the unknown address
+
+
+async def test_mails_per_address_are_limited(
+    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
+) -> None:
+    url, _ = aiosmtpd_server
+    settings = make_settings(tmp_path, smtp_url=url, mails_per_address_per_hour=3)
+    async with running_service(settings, worker=False) as svc:
+        for _ in range(10):
+            await svc.register("victim@example.com")
+        for _ in range(5):
+            r = await svc.client.post(
+                "/v1/activations/resend", json={"email": "victim@example.com"}
+            )
+            assert r.status_code == 202
+        assert len(await svc.mail_rows()) == 3
+
+
+async def test_resend_cooldown(tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]) -> None:
+    url, _ = aiosmtpd_server
+    settings = make_settings(tmp_path, smtp_url=url, resend_cooldown_seconds=60)
+    async with running_service(settings, worker=False) as svc:
+        await svc.register("quick@example.com")
+        await svc.register("quick@example.com")
+        await svc.client.post("/v1/activations/resend", json={"email": "quick@example.com"})
+        assert len(await svc.mail_rows()) == 1
+
+
+async def test_signups_per_client_ip_are_limited(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, signups_per_ip_per_minute=2)
+    async with running_service(settings, worker=False) as svc:
+        await svc.register("a@example.com")
+        await svc.register("b@example.com")
+        r = await svc.client.post(
+            "/v1/registrations", json={"email": "c@example.com", "password": "correct horse"}
+        )
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) >= 1
+        assert r.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,90 @@
+"""regmail running inside the test's event loop: API client, worker task, real SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from regmail.api.app import create_app
+from regmail.db.migrate import migrate
+from regmail.db.tables import mails
+from regmail.mail.sink import Mailbox
+from regmail.runtime import Runtime
+from regmail.settings import Settings
+from regmail.worker import run_worker
+
+# Fast enough for tests; the retry schedule itself is covered by unit tests.
+TEST_DEFAULTS: dict[str, Any] = {
+    "argon2_memory_kib": 8192,
+    "argon2_time_cost": 1,
+    "signups_per_ip_per_minute": 100_000,
+    "resend_cooldown_seconds": 0,
+    "mails_per_address_per_hour": 1000,
+    "retry_base_seconds": 0.2,
+    "retry_max_delay_seconds": 0.5,
+    "worker_poll_seconds": 0.05,
+    "smtp_timeout": 5.0,
+    "public_url": "http://regmail.test",
+    "admin_token": "test-admin-token",
+}
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values = {
+        **TEST_DEFAULTS,
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'regmail.db'}",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class Service:
+    runtime: Runtime
+    client: httpx.AsyncClient
+    mailbox: Mailbox | None
+
+    async def register(self, email: str, password: str = "correct horse", **extra: Any) -> None:
+        response = await self.client.post(
+            "/v1/registrations", json={"email": email, "password": password, **extra}
+        )
+        assert response.status_code == 202, response.text
+
+    async def mail_rows(self) -> list[Any]:
+        async with self.runtime.engine.connect() as conn:
+            return list(await conn.execute(select(mails).order_by(mails.c.created_at)))
+
+    async def statuses(self) -> list[str]:
+        return [row.status for row in await self.mail_rows()]
+
+
+@asynccontextmanager
+async def running_service(
+    settings: Settings, worker: bool = True, mailbox: Mailbox | None = None
+) -> AsyncIterator[Service]:
+    runtime = Runtime.build(settings, mailbox)
+    await migrate(runtime.engine)
+    stop = asyncio.Event()
+    delivery, pool = runtime.delivery()
+    worker_task = (
+        asyncio.create_task(run_worker(runtime.broker, delivery, settings.worker_concurrency, stop))
+        if worker
+        else None
+    )
+    transport = httpx.ASGITransport(app=create_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://regmail.test") as client:
+        try:
+            yield Service(runtime, client, mailbox)
+        finally:
+            stop.set()
+            if worker_task is not None:
+                await worker_task
+            await pool.close()
+            await runtime.close()

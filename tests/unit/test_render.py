@@ -1,0 +1,78 @@
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+
+import pytest
+
+from regmail.mail.render import MailToRender, Renderer
+
+EXPIRES = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+renderer = Renderer("Example <no-reply@example.com>", "https://app.example.com/")
+
+
+def mail(kind: str = "activation", locale: str = "en", recipient: str = "ada@example.com"):
+    payload = {"token": "tok&en<x>"} if kind == "activation" else {}
+    return MailToRender("mail-1", kind, recipient, locale, payload, EXPIRES)
+
+
+def parse(data: bytes) -> EmailMessage:
+    message = message_from_bytes(data, policy=default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "phrase"),
+    [("en", "Activate your account", "activate the account"), ("zh-CN", "激活您的账户", "激活")],
+)
+def test_activation_in_both_locales_text_and_html(locale: str, subject: str, phrase: str) -> None:
+    rendered = renderer.render(mail(locale=locale))
+    link = "https://app.example.com/activate?token=tok%26en%3Cx%3E"
+    message = parse(rendered.data)
+    assert message["Subject"] == subject
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert link in text and phrase in text
+    assert f'href="{link}"' in html  # the link survives autoescaping intact
+    assert "2026-01-02 03:04" in text
+    assert f'lang="{locale}"' in html
+
+
+def test_html_is_autoescaped() -> None:
+    rendered = renderer.render(mail(recipient="<script>@example.com"))
+    assert "<script>@" not in rendered.html
+    assert "&lt;script&gt;@example.com" in rendered.html
+
+
+def test_message_id_is_stable_and_derived_from_the_mail_id() -> None:
+    first = renderer.render(mail())
+    second = renderer.render(mail())
+    assert first.message_id == second.message_id == "<mail-1@example.com>"
+    assert parse(first.data)["Message-ID"] == "<mail-1@example.com>"
+
+
+def test_headers_and_envelope() -> None:
+    rendered = renderer.render(mail())
+    message = parse(rendered.data)
+    assert rendered.sender == "no-reply@example.com"
+    assert rendered.recipient == "ada@example.com"
+    assert message["From"] == "Example <no-reply@example.com>"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert b"\r\n" in rendered.data and b"\n\n" not in rendered.data.replace(b"\r\n", b"")
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_already_registered_mail(locale: str) -> None:
+    rendered = renderer.render(mail("already_registered", locale))
+    assert "ada@example.com" in rendered.text
+    assert "activate?token" not in rendered.text
+
+
+def test_unknown_locale_falls_back_to_english() -> None:
+    assert renderer.render(mail(locale="fr")).subject == "Activate your account"
+
+
+def test_mail_from_must_be_an_address() -> None:
+    with pytest.raises(ValueError, match="MAIL_FROM"):
+        Renderer("nobody", "https://x")
