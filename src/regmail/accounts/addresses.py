@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 
 MAX_ADDRESS_LENGTH = 254  # RFC 5321 path limit less the angle brackets
+MAX_LOCAL_PART_LENGTH = 64  # RFC 5321 section 4.5.3.1.1
 
 
 @dataclass(frozen=True)
@@ -30,4 +31,8 @@ def parse_address(value: str) -> Address:
         result = validate_email(value, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
         raise ValueError(str(error)) from None
+    if len(result.local_part.encode()) > MAX_LOCAL_PART_LENGTH:
+        raise ValueError(
+            f"the part before the @ must be at most {MAX_LOCAL_PART_LENGTH} characters"
+        )
     return Address(display=result.normalized, ascii=result.ascii_email or result.normalized)

@@ -1,0 +1,3 @@
+from regmail.cli import app
+
+app()

@@ -1,0 +1,35 @@
+"""regmail processes started the way users start them, for crash tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from regmail.settings import Settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The REGMAIL_* environment that reproduces `settings` in a child process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGMAIL_")}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"REGMAIL_{name.upper()}"] = (
+            str(value).lower() if isinstance(value, bool) else str(value)
+        )
+    return env
+
+
+def start_regmail(settings: Settings, *args: str, log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    out = log.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "regmail", *args],
+        env=settings_env(settings),
+        cwd=cwd,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
