@@ -5,9 +5,12 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from regmail.clock import utcnow
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
+from regmail.db.tables import mails
 from regmail.outbox.enqueue import NewMail, enqueue_mail
 from tests.support.processes import start_regmail
 from tests.support.service import make_settings
@@ -68,19 +71,11 @@ async def _delivered_at_least(sink: SmtpSink, n: int) -> bool:
 
 
 async def _mail_ids(engine) -> set[str]:
-    from sqlalchemy import select
-
-    from regmail.db.tables import mails
-
     async with engine.connect() as conn:
         return set((await conn.execute(select(mails.c.id))).scalars())
 
 
 async def _all_sent(engine) -> bool:
-    from sqlalchemy import func, select
-
-    from regmail.db.tables import mails
-
     async with engine.connect() as conn:
         pending = await conn.scalar(
             select(func.count()).select_from(mails).where(mails.c.status != "sent")
