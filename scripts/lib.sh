@@ -60,6 +60,8 @@ ensure_test_servers() {
   local missing=()
   [ -x /usr/sbin/smtp-sink ] || missing+=(postfix)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  # A CJK font, so the zh-CN screenshots of the browser test show text, not boxes.
+  fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-zenhei)
   if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
   fi

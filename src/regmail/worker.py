@@ -21,6 +21,7 @@ from regmail.clock import utcnow
 from regmail.db.tables import mails
 from regmail.mail.render import MailToRender, Renderer
 from regmail.mail.smtp import SendFailure, SmtpPool, classify
+from regmail.metrics import MAILS, SMTP_SECONDS
 from regmail.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
@@ -60,10 +61,12 @@ class Delivery:
             log.exception("render_failed", mail_id=mail.id)
             return await self._dead(mail.id, claim.attempts, "render-error", repr(error))
         try:
-            reply = await self._smtp.send(rendered.sender, rendered.recipient, rendered.data)
+            with SMTP_SECONDS.time():
+                reply = await self._smtp.send(rendered.sender, rendered.recipient, rendered.data)
         except Exception as error:
             return await self._failed(claim, classify(error))
         await self._finish(mail.id, claim.attempts, status="sent", last_reply=reply)
+        MAILS.labels("sent").inc()
         log.info("mail_sent", mail_id=mail.id, kind=mail.kind, attempts=claim.attempts)
         return Ack()
 
@@ -115,11 +118,13 @@ class Delivery:
         await self._finish(
             mail_id, claim.attempts, "retrying", last_reply=failure.reply, next_attempt_at=decision
         )
+        MAILS.labels("retrying").inc()
         log.info("mail_retry", mail_id=mail_id, attempts=claim.attempts, reply=failure.reply)
         return RetryAt(decision, failure.reply)
 
     async def _dead(self, mail_id: str, attempts: int, reason: str, reply: str) -> Dead:
         await self._finish(mail_id, attempts, "dead", reason=reason, last_reply=reply)
+        MAILS.labels("dead").inc()
         return Dead(reason)
 
     async def _finish(

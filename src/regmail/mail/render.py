@@ -65,8 +65,9 @@ class Renderer:
         """Derived from the mail's id alone, so a re-sent copy carries the same Message-ID."""
         return f"<{mail_id}@{self._domain}>"
 
-    def activation_link(self, token: str) -> str:
-        return f"{self._public_url}/activate?{urlencode({'token': token})}"
+    def activation_link(self, token: str, locale: str) -> str:
+        """The page the link opens speaks the language the mail was written in."""
+        return f"{self._public_url}/activate?{urlencode({'token': token, 'lang': locale})}"
 
     def render(self, mail: MailToRender) -> RenderedMail:
         locale = mail.locale if mail.locale in LOCALES else DEFAULT_LOCALE
@@ -76,7 +77,7 @@ class Renderer:
             "subject": SUBJECTS[(mail.kind, locale)],
         }
         if mail.kind == "activation":
-            context["link"] = self.activation_link(str(mail.payload["token"]))
+            context["link"] = self.activation_link(str(mail.payload["token"]), locale)
             expires = mail.expires_at
             context["expires"] = expires.strftime("%Y-%m-%d %H:%M") if expires else ""
         text = self._env.get_template(f"{mail.kind}.{locale}.txt").render(context)

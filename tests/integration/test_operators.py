@@ -1,0 +1,86 @@
+"""Operators see dead letters and replay them: CLI (`regmail messages`) and admin API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from regmail.settings import Settings
+from tests.integration.test_smtp_faults import wait_for_row
+from tests.support.processes import settings_env
+from tests.support.service import make_settings, running_service
+from tests.support.smtp_sink import SmtpSink
+
+ADMIN = {"Authorization": "Bearer test-admin-token"}
+
+
+async def regmail_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "regmail", *args],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_cli_lists_shows_and_replays_a_dead_mail(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+    smtp_sink.start("-f", "RCPT")
+    settings = make_settings(tmp_path, smtp_url=smtp_sink.url)
+    async with running_service(settings) as svc:
+        await svc.register("ops@example.com")
+        [dead] = await wait_for_row(svc, lambda r: r.status == "dead")
+
+        listed = await regmail_cli(settings, "messages", "list", "--status", "dead")
+        assert listed.returncode == 0, listed.stderr
+        assert dead.id in listed.stdout and "rejected" in listed.stdout
+        assert (await regmail_cli(settings, "messages", "list", "--status", "sent")).stdout == ""
+
+        shown = await regmail_cli(settings, "messages", "show", dead.id)
+        view = json.loads(shown.stdout)
+        assert (view["status"], view["dead_reason"], view["attempts"]) == ("dead", "rejected", 1)
+        assert dead.payload["token"] not in shown.stdout  # operators never see the token
+
+        smtp_sink.restart()  # the provider is fixed; replay
+        replayed = await regmail_cli(settings, "messages", "retry", dead.id)
+        assert replayed.returncode == 0, replayed.stderr
+        [sent] = await wait_for_row(svc, lambda r: r.status == "sent")
+        assert sent.attempts == 2
+        assert sum(smtp_sink.message_ids().values()) == 1
+
+        again = await regmail_cli(settings, "messages", "retry", dead.id)
+        assert again.returncode == 1 and "sent" in again.stderr
+        missing = await regmail_cli(settings, "messages", "show", "no-such-id")
+        assert missing.returncode == 1
+        bad = await regmail_cli(settings, "messages", "list", "--status", "lost")
+        assert bad.returncode == 2
+
+
+async def test_admin_api_lists_and_replays(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+    smtp_sink.start("-f", "RCPT")
+    async with running_service(make_settings(tmp_path, smtp_url=smtp_sink.url)) as svc:
+        await svc.register("admin@example.com")
+        [dead] = await wait_for_row(svc, lambda r: r.status == "dead")
+
+        listed = await svc.client.get("/v1/admin/messages?status=dead", headers=ADMIN)
+        assert [m["id"] for m in listed.json()] == [dead.id]
+        assert "payload" not in listed.json()[0]
+        one = await svc.client.get(f"/v1/admin/messages/{dead.id}", headers=ADMIN)
+        assert one.json()["last_reply"].startswith("500")
+        stats = await svc.client.get("/v1/admin/stats", headers=ADMIN)
+        assert stats.json()["dead"] == 1
+
+        smtp_sink.restart()
+        replay = await svc.client.post(f"/v1/admin/messages/{dead.id}/retry", headers=ADMIN)
+        assert replay.status_code == 200 and replay.json()["status"] == "queued"
+        await wait_for_row(svc, lambda r: r.status == "sent")
+        conflict = await svc.client.post(f"/v1/admin/messages/{dead.id}/retry", headers=ADMIN)
+        assert conflict.status_code == 409
+        unknown = await svc.client.get("/v1/admin/messages/nope", headers=ADMIN)
+        assert unknown.status_code == 404
+        bad_status = await svc.client.get("/v1/admin/messages?status=lost", headers=ADMIN)
+        assert bad_status.status_code == 422
