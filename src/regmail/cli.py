@@ -203,9 +203,17 @@ def messages_retry(mail_id: str) -> None:
     typer.echo(f"{view.id} queued again")
 
 
+CONFIG_PREAMBLE = """# Configuration
+
+Every setting is an environment variable (a `.env` file in the working directory is read
+too). This page is generated: `regmail config-reference > docs/configuration.md`.
+"""
+
+
 @app.command("config-reference")
 def config_reference() -> None:
-    """Print every setting as a Markdown table (docs/configuration.md is this output)."""
+    """Print every setting as Markdown (docs/configuration.md is exactly this output)."""
+    typer.echo(CONFIG_PREAMBLE)
     typer.echo("| variable | default | meaning |\n| --- | --- | --- |")
     for name, field in Settings.model_fields.items():
         default = field.default

@@ -40,7 +40,7 @@ class Runtime:
         s = self.settings
         pool = SmtpPool(
             parse_smtp_url(s.smtp_url.get_secret_value()),
-            size=min(s.smtp_pool_size, s.worker_concurrency),
+            size=s.worker_concurrency,
             timeout=s.smtp_timeout,
             idle_check_seconds=s.smtp_idle_check_seconds,
         )

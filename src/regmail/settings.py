@@ -31,9 +31,6 @@ class Settings(BaseSettings):
         ),
     )
     smtp_timeout: float = Field(30.0, description="Seconds for any one SMTP command.")
-    smtp_pool_size: int = Field(
-        10, ge=1, description="SMTP connections kept open and reused, per worker process."
-    )
     smtp_idle_check_seconds: float = Field(
         10.0, description="A pooled connection idle longer than this is checked with NOOP first."
     )
@@ -65,7 +62,14 @@ class Settings(BaseSettings):
         30, ge=1, description="Sign-up and resend requests per client IP per minute (429 past it)."
     )
     max_body_bytes: int = Field(16 * 1024, description="Larger request bodies are refused (413).")
-    worker_concurrency: int = Field(10, ge=1, description="Mails in flight per worker process.")
+    worker_concurrency: int = Field(
+        10,
+        ge=1,
+        description=(
+            "Mails in flight per worker process, and so the SMTP connections it keeps open "
+            "and reuses. Keep it within your provider's connection limit."
+        ),
+    )
     worker_poll_seconds: float = Field(
         0.25, gt=0, description="How often an idle db-broker worker looks for due mail."
     )

@@ -28,7 +28,6 @@ async def test_killed_worker_loses_nothing(tmp_path: Path, smtp_sink: SmtpSink) 
         smtp_url=smtp_sink.url,
         lease_seconds=3,
         worker_concurrency=CONCURRENCY,
-        smtp_pool_size=CONCURRENCY,
     )
     engine = create_engine(settings)
     await migrate(engine)
