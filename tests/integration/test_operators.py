@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from regmail.settings import Settings
-from tests.integration.test_smtp_faults import wait_for_row
 from tests.support.processes import settings_env
 from tests.support.service import make_settings, running_service
 from tests.support.smtp_sink import SmtpSink
@@ -33,7 +32,7 @@ async def test_cli_lists_shows_and_replays_a_dead_mail(tmp_path: Path, smtp_sink
     settings = make_settings(tmp_path, smtp_url=smtp_sink.url)
     async with running_service(settings) as svc:
         await svc.register("ops@example.com")
-        [dead] = await wait_for_row(svc, lambda r: r.status == "dead")
+        [dead] = await svc.wait_for_rows(lambda r: r.status == "dead")
 
         listed = await regmail_cli(settings, "messages", "list", "--status", "dead")
         assert listed.returncode == 0, listed.stderr
@@ -48,7 +47,7 @@ async def test_cli_lists_shows_and_replays_a_dead_mail(tmp_path: Path, smtp_sink
         smtp_sink.restart()  # the provider is fixed; replay
         replayed = await regmail_cli(settings, "messages", "retry", dead.id)
         assert replayed.returncode == 0, replayed.stderr
-        [sent] = await wait_for_row(svc, lambda r: r.status == "sent")
+        [sent] = await svc.wait_for_rows(lambda r: r.status == "sent")
         assert sent.attempts == 2
         assert sum(smtp_sink.message_ids().values()) == 1
 
@@ -64,7 +63,7 @@ async def test_admin_api_lists_and_replays(tmp_path: Path, smtp_sink: SmtpSink) 
     smtp_sink.start("-f", "RCPT")
     async with running_service(make_settings(tmp_path, smtp_url=smtp_sink.url)) as svc:
         await svc.register("admin@example.com")
-        [dead] = await wait_for_row(svc, lambda r: r.status == "dead")
+        [dead] = await svc.wait_for_rows(lambda r: r.status == "dead")
 
         listed = await svc.client.get("/v1/admin/messages?status=dead", headers=ADMIN)
         assert [m["id"] for m in listed.json()] == [dead.id]
@@ -77,7 +76,7 @@ async def test_admin_api_lists_and_replays(tmp_path: Path, smtp_sink: SmtpSink) 
         smtp_sink.restart()
         replay = await svc.client.post(f"/v1/admin/messages/{dead.id}/retry", headers=ADMIN)
         assert replay.status_code == 200 and replay.json()["status"] == "queued"
-        await wait_for_row(svc, lambda r: r.status == "sent")
+        await svc.wait_for_rows(lambda r: r.status == "sent")
         conflict = await svc.client.post(f"/v1/admin/messages/{dead.id}/retry", headers=ADMIN)
         assert conflict.status_code == 409
         unknown = await svc.client.get("/v1/admin/messages/nope", headers=ADMIN)

@@ -9,17 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from regmail.db.tables import outbox
-from tests.support.service import Service, make_settings, running_service
+from tests.support.service import make_settings, running_service
 from tests.support.smtp_sink import SmtpSink
-from tests.support.waiting import eventually
-
-
-async def wait_for_row(svc: Service, predicate, timeout: float = 20.0):
-    async def probe():
-        rows = await svc.mail_rows()
-        return rows if rows and all(predicate(r) for r in rows) else None
-
-    return await eventually(probe, timeout)
 
 
 @pytest.mark.parametrize(
@@ -39,12 +30,12 @@ async def test_transient_faults_are_retried_then_delivered_once(
     smtp_sink.start(*fault)
     async with running_service(make_settings(tmp_path, smtp_url=smtp_sink.url)) as svc:
         await svc.register("retry@example.com")
-        [row] = await wait_for_row(svc, lambda r: r.status == "retrying" and r.attempts >= 2)
+        [row] = await svc.wait_for_rows(lambda r: r.status == "retrying" and r.attempts >= 2)
         assert reply in row.last_reply
         assert row.next_attempt_at is not None
 
         smtp_sink.restart()  # the server recovers and accepts
-        [row] = await wait_for_row(svc, lambda r: r.status == "sent")
+        [row] = await svc.wait_for_rows(lambda r: r.status == "sent")
         assert row.attempts >= 3
         assert row.last_reply.startswith("2.0.0")
         assert smtp_sink.message_ids() == {f"<{row.id}@regmail.localhost>": 1}
@@ -53,10 +44,10 @@ async def test_transient_faults_are_retried_then_delivered_once(
 async def test_connection_refused_is_retried(tmp_path: Path, smtp_sink: SmtpSink) -> None:
     async with running_service(make_settings(tmp_path, smtp_url=smtp_sink.url)) as svc:
         await svc.register("down@example.com")  # nothing listens on the port yet
-        [row] = await wait_for_row(svc, lambda r: r.status == "retrying" and r.attempts >= 2)
+        [row] = await svc.wait_for_rows(lambda r: r.status == "retrying" and r.attempts >= 2)
         assert "Connect" in row.last_reply or "refused" in row.last_reply.lower()
         smtp_sink.start()
-        await wait_for_row(svc, lambda r: r.status == "sent")
+        await svc.wait_for_rows(lambda r: r.status == "sent")
         assert sum(smtp_sink.message_ids().values()) == 1
 
 
@@ -67,7 +58,7 @@ async def test_5xx_is_dead_after_one_attempt(
     smtp_sink.start("-f", command)
     async with running_service(make_settings(tmp_path, smtp_url=smtp_sink.url)) as svc:
         await svc.register("bounce@example.com")
-        [row] = await wait_for_row(svc, lambda r: r.status == "dead")
+        [row] = await svc.wait_for_rows(lambda r: r.status == "dead")
         assert (row.attempts, row.dead_reason) == (1, "rejected")
         assert row.last_reply.startswith("500 5.3.0")
         async with svc.runtime.engine.connect() as conn:
@@ -80,7 +71,7 @@ async def test_gives_up_after_max_attempts(tmp_path: Path, smtp_sink: SmtpSink) 
     settings = make_settings(tmp_path, smtp_url=smtp_sink.url, retry_max_attempts=3)
     async with running_service(settings) as svc:
         await svc.register("flaky@example.com")
-        [row] = await wait_for_row(svc, lambda r: r.status == "dead")
+        [row] = await svc.wait_for_rows(lambda r: r.status == "dead")
         assert (row.attempts, row.dead_reason) == (3, "max-attempts")
 
 
@@ -97,7 +88,7 @@ async def test_stops_retrying_once_the_link_would_have_expired(
     )
     async with running_service(settings) as svc:
         await svc.register("slow@example.com")
-        [row] = await wait_for_row(svc, lambda r: r.status == "dead")
+        [row] = await svc.wait_for_rows(lambda r: r.status == "dead")
         assert (row.attempts, row.dead_reason) == (1, "expired")
 
 
@@ -105,12 +96,12 @@ async def test_slow_server_does_not_slow_sign_up(tmp_path: Path, smtp_sink: Smtp
     smtp_sink.start("-w", "2")  # 2 s before answering DATA, like a slow provider
     async with running_service(make_settings(tmp_path, smtp_url=smtp_sink.url)) as svc:
         await svc.register("first@example.com")
-        await wait_for_row(svc, lambda r: r.status == "sending")
+        await svc.wait_for_rows(lambda r: r.status == "sending")
         started = time.perf_counter()
         await svc.register("second@example.com")
         elapsed = time.perf_counter() - started
         # The answer does not wait for SMTP: far less than the 2 s one mail takes.
         assert elapsed < 1.0, elapsed
-        rows = await wait_for_row(svc, lambda r: r.status == "sent")
+        rows = await svc.wait_for_rows(lambda r: r.status == "sent")
         assert len(rows) == 2
         assert sorted(smtp_sink.message_ids().values()) == [1, 1]

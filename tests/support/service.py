@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ from regmail.mail.sink import Mailbox
 from regmail.runtime import Runtime
 from regmail.settings import Settings
 from regmail.worker import run_worker
+from tests.support.waiting import eventually
 
 # Fast enough for tests; the retry schedule itself is covered by unit tests.
 TEST_DEFAULTS: dict[str, Any] = {
@@ -61,8 +62,16 @@ class Service:
         async with self.runtime.engine.connect() as conn:
             return list(await conn.execute(select(mails).order_by(mails.c.created_at)))
 
-    async def statuses(self) -> list[str]:
-        return [row.status for row in await self.mail_rows()]
+    async def wait_for_rows(
+        self, predicate: Callable[[Any], bool], timeout: float = 20.0
+    ) -> list[Any]:
+        """The mail rows, once there are some and every one satisfies `predicate`."""
+
+        async def probe() -> list[Any]:
+            rows = await self.mail_rows()
+            return rows if rows and all(predicate(r) for r in rows) else []
+
+        return await eventually(probe, timeout)
 
 
 @asynccontextmanager
