@@ -78,7 +78,7 @@ def _part(message: EmailMessage, subtype: str) -> str:
     return str(body.get_content()).replace("\r\n", "\n") if body is not None else ""
 
 
-class _SinkHandler:
+class SinkHandler:
     def __init__(self, mailbox: Mailbox) -> None:
         self._mailbox = mailbox
 
@@ -92,7 +92,7 @@ class _SinkHandler:
 async def start_sink(mailbox: Mailbox, host: str, port: int) -> asyncio.Server:
     """Serve SMTP on the running loop (no thread), filling `mailbox`."""
     loop = asyncio.get_running_loop()
-    handler = _SinkHandler(mailbox)
+    handler = SinkHandler(mailbox)
     return await loop.create_server(
         lambda: SMTP(handler, enable_SMTPUTF8=True, decode_data=False, hostname="regmail-dev-sink"),
         host=host,

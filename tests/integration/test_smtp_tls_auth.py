@@ -1,0 +1,78 @@
+"""TLS and AUTH against a real server; `regmail serve` + `regmail worker` as processes."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.support.processes import start_regmail
+from tests.support.service import make_settings, running_service
+from tests.support.tls_smtp import PASSWORD, USER, tls_auth_server
+from tests.support.waiting import eventually, free_port, wait_for_port
+
+
+def smtp_url(scheme: str, port: int, password: str = PASSWORD) -> str:
+    query = "?starttls=true&verify=false" if scheme == "smtp" else "?verify=false"
+    return f"{scheme}://{quote(USER, safe='')}:{quote(password)}@127.0.0.1:{port}{query}"
+
+
+@pytest.mark.parametrize(("mode", "scheme"), [("starttls", "smtp"), ("tls", "smtps")])
+async def test_delivers_over_tls_with_auth(tmp_path: Path, mode: str, scheme: str) -> None:
+    async with tls_auth_server(tmp_path, mode) as (port, mailbox):  # type: ignore[arg-type]
+        settings = make_settings(tmp_path, smtp_url=smtp_url(scheme, port))
+        async with running_service(settings) as svc:
+            await svc.register("tls@example.com")
+            [row] = await svc.wait_for_rows(lambda r: r.status == "sent")
+            assert [m.message_id for m in mailbox.all()] == [f"<{row.id}@regmail.localhost>"]
+
+
+async def test_wrong_password_is_dead_with_the_server_reply(tmp_path: Path) -> None:
+    async with tls_auth_server(tmp_path, "starttls") as (port, mailbox):
+        url = smtp_url("smtp", port, password="wrong")
+        async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
+            await svc.register("auth@example.com")
+            [row] = await svc.wait_for_rows(lambda r: r.status == "dead")
+            assert (row.attempts, row.dead_reason) == (1, "rejected")
+            assert row.last_reply.startswith("535")
+            assert mailbox.all() == []
+
+
+async def test_serve_and_worker_processes_send_real_mail(tmp_path: Path) -> None:
+    async with tls_auth_server(tmp_path, "tls") as (smtp_port, mailbox):
+        http_port = free_port()
+        settings = make_settings(tmp_path, smtp_url=smtp_url("smtps", smtp_port), port=http_port)
+        log = tmp_path / "regmail.log"
+        migrate = start_regmail(settings, "migrate", log=log, cwd=tmp_path)
+        assert await asyncio.to_thread(migrate.wait, 60) == 0, log.read_text()
+        serve = start_regmail(settings, "serve", log=log, cwd=tmp_path)
+        worker = start_regmail(settings, "worker", log=log, cwd=tmp_path)
+        try:
+            await asyncio.to_thread(wait_for_port, http_port, 30)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}") as client:
+                response = await client.post(
+                    "/v1/registrations",
+                    json={"email": "real@example.com", "password": "correct horse"},
+                )
+                assert response.status_code == 202
+
+                async def delivered() -> list:
+                    return mailbox.all()
+
+                [mail] = await eventually(delivered)
+                assert mail.to == ["real@example.com"]
+                token = mail.links[0].split("token=")[1].split("&")[0]
+                activated = await client.post("/v1/activations", json={"token": token})
+                assert activated.json() == {"email": "real@example.com", "status": "active"}
+        finally:
+            for process in (serve, worker):
+                process.send_signal(signal.SIGTERM)
+            codes = [await asyncio.to_thread(p.wait, 30) for p in (serve, worker)]
+        # uvicorn shuts down gracefully, then re-raises the signal it caught (as systemd
+        # expects), so `serve` ends "by SIGTERM"; the worker exits 0 itself.
+        assert codes == [-signal.SIGTERM, 0], log.read_text()
+        assert PASSWORD not in log.read_text()  # the SMTP password never reaches a log
