@@ -1,0 +1,64 @@
+"""Sign-up latency against a running regmail (or any endpoint of the same shape).
+
+    python bench/signup_latency.py --url http://127.0.0.1:8000 --clients 8 --seconds 30
+
+N clients post distinct registrations back to back for a fixed time; prints the count,
+the rate and p50/p95/p99 in milliseconds as one JSON line. This is the probe that
+bench/run (issue 6) builds on; it starts no server itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+import uuid
+
+import httpx
+
+
+async def client_loop(
+    client: httpx.AsyncClient, deadline: float, latencies: list[float], errors: list[int]
+) -> None:
+    while time.perf_counter() < deadline:
+        body = {"email": f"bench-{uuid.uuid4().hex}@example.com", "password": "correct horse"}
+        started = time.perf_counter()
+        response = await client.post("/v1/registrations", json=body)
+        latencies.append(time.perf_counter() - started)
+        if response.status_code != 202:
+            errors.append(response.status_code)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def main(url: str, clients: int, seconds: float) -> dict[str, float]:
+    latencies: list[float] = []
+    errors: list[int] = []
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        deadline = time.perf_counter() + seconds
+        await asyncio.gather(
+            *(client_loop(client, deadline, latencies, errors) for _ in range(clients))
+        )
+    ms = [v * 1000 for v in latencies]
+    return {
+        "requests": len(ms),
+        "errors": len(errors),
+        "per_s": round(len(ms) / seconds, 1),
+        "p50_ms": round(percentile(ms, 50), 1),
+        "p95_ms": round(percentile(ms, 95), 1),
+        "p99_ms": round(percentile(ms, 99), 1),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.url, args.clients, args.seconds))))
