@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from regmail.mail.sink import Mailbox, start_sink
+from tests.support.postgres import PostgresServer
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import free_port
 
@@ -27,3 +28,24 @@ async def aiosmtpd_server() -> AsyncIterator[tuple[str, Mailbox]]:
     yield f"smtp://127.0.0.1:{port}", mailbox
     server.close()
     await server.wait_closed()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> PostgresServer:
+    return PostgresServer.find_or_start()
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """A fresh database on the test PostgreSQL server (dropped afterwards)."""
+    url = await postgres_server.create_database()
+    yield url
+    await postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["db-sqlite", "db-postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh database on each engine regmail supports."""
+    if request.param == "db-postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite+aiosqlite:///{tmp_path / 'regmail.db'}"

@@ -9,6 +9,7 @@ said `sent`. Then the lease runs out and the mail is sent again (docs/delivery.m
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from regmail.brokers.base import Ack, Broker, Dead, Message, Outcome, RetryAt
 from regmail.clock import utcnow
+from regmail.db.engine import DATABASE_ERRORS
 from regmail.db.tables import mails
 from regmail.mail.render import MailToRender, Renderer
 from regmail.mail.smtp import SendFailure, SmtpPool, classify
@@ -138,8 +140,27 @@ class Delivery:
         next_attempt_at: datetime | None = None,
     ) -> None:
         statement = _outcome_update(mail_id, attempts, utcnow(), status, reason, last_reply)
-        async with self._engine.begin() as conn:
-            await conn.execute(statement.values(next_attempt_at=next_attempt_at))
+        await self._record(statement.values(next_attempt_at=next_attempt_at))
+
+    async def _record(self, statement: Update) -> None:
+        """Write an outcome, riding out a short database outage.
+
+        Giving up too early after a 250 would let the lease expire and send the mail
+        again; so keep trying for half the lease before leaving it to the lease.
+        """
+        deadline = time.monotonic() + self._lease.total_seconds() / 2
+        delay = 0.1
+        while True:
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(statement)
+                return
+            except DATABASE_ERRORS as error:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("record_retry", error=repr(error))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
 
 def _outcome_update(

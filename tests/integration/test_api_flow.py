@@ -28,10 +28,11 @@ async def mails_to(mailbox: Mailbox, address: str, count: int = 1) -> list:
 
 
 async def test_register_mail_activate_and_reuse(
-    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
+    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox], database_url: str
 ) -> None:
     url, mailbox = aiosmtpd_server
-    async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
+    settings = make_settings(tmp_path, smtp_url=url, database_url=database_url)
+    async with running_service(settings) as svc:
         response = await svc.client.post(
             "/v1/registrations",
             json={"email": "Ada@Example.com", "password": "correct horse", "locale": "zh-CN"},
@@ -95,10 +96,11 @@ async def test_expired_and_unknown_tokens(
 
 
 async def test_known_addresses_answer_exactly_like_new_ones(
-    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
+    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox], database_url: str
 ) -> None:
     url, mailbox = aiosmtpd_server
-    async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
+    settings = make_settings(tmp_path, smtp_url=url, database_url=database_url)
+    async with running_service(settings) as svc:
 
         async def answer(email: str) -> tuple[int, bytes, list[tuple[str, str]]]:
             r = await svc.client.post(

@@ -21,10 +21,13 @@ MAILS = 300
 CONCURRENCY = 20
 
 
-async def test_killed_worker_loses_nothing(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+async def test_killed_worker_loses_nothing(
+    tmp_path: Path, smtp_sink: SmtpSink, database_url: str
+) -> None:
     smtp_sink.start("-w", "1")  # 1 s per mail: the kill lands with mails in flight
     settings = make_settings(
         tmp_path,
+        database_url=database_url,
         smtp_url=smtp_sink.url,
         lease_seconds=3,
         worker_concurrency=CONCURRENCY,

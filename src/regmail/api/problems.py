@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 log = structlog.get_logger(__name__)
@@ -82,8 +83,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         headers = dict(error.headers) if error.headers else None
         return Problem(error.status_code, str(error.detail), headers=headers).response()
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(DBAPIError)
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(asyncpg.PostgresError)
+    @app.exception_handler(OSError)
+    @app.exception_handler(TimeoutError)
     async def on_database(_: Request, error: Exception) -> JSONResponse:
         # The database is down, locked or full: a clean, retryable answer, not a 500.
         log.warning("database_unavailable", error=type(error).__name__)

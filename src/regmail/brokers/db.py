@@ -2,26 +2,34 @@
 
 A claimed row carries `lease_until`; a worker that dies leaves it, and once the lease
 has passed the row is due again for any worker. SQLite serialises the claim with
-BEGIN IMMEDIATE; PostgreSQL with FOR UPDATE SKIP LOCKED.
+BEGIN IMMEDIATE; PostgreSQL with FOR UPDATE SKIP LOCKED, so many workers claim
+different rows at once. On PostgreSQL workers also LISTEN for the NOTIFY that each
+enqueue sends at commit; NOTIFY is not durable, so polling stays as the fallback.
+A database outage pauses claiming with backoff; it never ends the worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+import asyncpg
 import structlog
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from regmail.brokers.base import Ack, Dead, Handler, Message, Outcome, RetryAt
 from regmail.clock import utcnow
+from regmail.db.engine import DATABASE_ERRORS, DB_TIMEOUT_SECONDS, asyncpg_dsn
 from regmail.db.tables import outbox
-from regmail.outbox.enqueue import enqueue_outbox_rows
+from regmail.outbox.enqueue import OUTBOX_CHANNEL, enqueue_outbox_rows
 
 log = structlog.get_logger(__name__)
+
+MAX_OUTAGE_BACKOFF_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -48,19 +56,60 @@ class DbBroker:
         self.wake()
 
     async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
+        listener = (
+            asyncio.create_task(self._listen(stop))
+            if self._engine.dialect.name == "postgresql"
+            else None
+        )
+        try:
+            await self._consume(handler, concurrency, stop)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
+
+    async def _consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
         in_flight: set[asyncio.Task[None]] = set()
+        try:
+            await self._claim_loop(handler, concurrency, stop, in_flight)
+        except asyncio.CancelledError:
+            # Cancelled, the consumer stops as a killed one would: nothing more is settled,
+            # and its leases run out.
+            for task in in_flight:
+                task.cancel()
+            raise
+        if in_flight:
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _claim_loop(
+        self,
+        handler: Handler,
+        concurrency: int,
+        stop: asyncio.Event,
+        in_flight: set[asyncio.Task[None]],
+    ) -> None:
+        failures = 0
         while not stop.is_set():
             free = concurrency - len(in_flight)
-            claimed = await self._claim(free) if free > 0 else []
+            try:
+                claimed = await self._claim(free) if free > 0 else []
+            except DATABASE_ERRORS as error:
+                failures += 1
+                if failures == 1:
+                    log.warning("database_unavailable", error=repr(error))
+                backoff = min(self._poll_seconds * 2**failures, MAX_OUTAGE_BACKOFF_SECONDS)
+                await self._idle(stop, backoff)
+                continue
+            if failures:
+                log.info("database_available", after_failures=failures)
+                failures = 0
             for item in claimed:
                 task = asyncio.create_task(self._run(handler, item))
                 in_flight.add(task)
                 task.add_done_callback(self._on_done(in_flight))
             if claimed and len(claimed) == free:
                 continue  # a full batch: there may be more due right now
-            await self._idle(stop)
-        if in_flight:
-            await asyncio.gather(*in_flight, return_exceptions=True)
+            await self._idle(stop, self._poll_seconds)
 
     def _on_done(self, in_flight: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:
@@ -69,12 +118,36 @@ class DbBroker:
 
         return done
 
-    async def _idle(self, stop: asyncio.Event) -> None:
+    async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
         waiters = [asyncio.create_task(self._wakeup.wait()), asyncio.create_task(stop.wait())]
-        await asyncio.wait(waiters, timeout=self._poll_seconds, return_when="FIRST_COMPLETED")
+        await asyncio.wait(waiters, timeout=seconds, return_when="FIRST_COMPLETED")
         for waiter in waiters:
             waiter.cancel()
         self._wakeup.clear()
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """Wake on NOTIFY; reconnect when the connection drops (polling covers the gap)."""
+        dsn = asyncpg_dsn(self._engine)
+        while not stop.is_set():
+            try:
+                await self._listen_once(dsn, stop)
+            except DATABASE_ERRORS:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), MAX_OUTAGE_BACKOFF_SECONDS)
+
+    async def _listen_once(self, dsn: str, stop: asyncio.Event) -> None:
+        conn = await asyncpg.connect(dsn, timeout=DB_TIMEOUT_SECONDS)
+        lost = asyncio.Event()
+        try:
+            conn.add_termination_listener(lambda _conn: lost.set())
+            await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wakeup.set())
+            self._wakeup.set()  # whatever was committed while nobody listened
+            waiters = [asyncio.create_task(lost.wait()), asyncio.create_task(stop.wait())]
+            await asyncio.wait(waiters, return_when="FIRST_COMPLETED")
+            for waiter in waiters:
+                waiter.cancel()
+        finally:
+            conn.terminate()
 
     async def _claim(self, limit: int) -> list[_Claimed]:
         now = utcnow()
@@ -106,7 +179,12 @@ class DbBroker:
             # Leave the lease in place: the row is due again when it expires, as after a crash.
             log.exception("handler_failed", mail_id=item.message.mail_id)
             return
-        await self._settle(item.row_id, outcome)
+        try:
+            await self._settle(item.row_id, outcome)
+        except DATABASE_ERRORS as error:
+            # The outcome is on the mail's row already; the row comes back after its lease
+            # and is then acknowledged without a second send.
+            log.warning("settle_failed", mail_id=item.message.mail_id, error=repr(error))
 
     async def _settle(self, row_id: int, outcome: Outcome) -> None:
         where = outbox.c.id == row_id

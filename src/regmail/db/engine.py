@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from regmail.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+DB_TIMEOUT_SECONDS = 5.0
+# What a database that is down, restarting or locked raises, whichever layer notices.
+DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError, asyncpg.PostgresError)
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -19,7 +24,20 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        # A database that is down must give a quick, clean error, never a hang.
+        pool_timeout=DB_TIMEOUT_SECONDS,
+        connect_args={"timeout": DB_TIMEOUT_SECONDS, "command_timeout": 30},
+    )
+
+
+def asyncpg_dsn(engine: AsyncEngine) -> str:
+    """The engine's PostgreSQL URL in the form asyncpg.connect takes (for LISTEN)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

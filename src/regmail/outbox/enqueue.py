@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.db.tables import mails, outbox
+
+OUTBOX_CHANNEL = "regmail_outbox"
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,11 @@ async def enqueue_mail(conn: AsyncConnection, mail: NewMail, now: datetime) -> s
 async def enqueue_outbox_rows(
     conn: AsyncConnection, rows: list[tuple[str, str]], now: datetime
 ) -> None:
-    """Outbox rows for (mail_id, key) pairs, due now."""
+    """Outbox rows for (mail_id, key) pairs, due now.
+
+    On PostgreSQL a NOTIFY goes with them: it is delivered when the transaction commits
+    (and not at all if it rolls back), so listening workers wake exactly when there is work.
+    """
     await conn.execute(
         outbox.insert(),
         [
@@ -62,3 +69,5 @@ async def enqueue_outbox_rows(
             for mail_id, key in rows
         ],
     )
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
