@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
+from regmail.brokers.base import Ack, Message
+from regmail.brokers.db import DbBroker
 from regmail.clock import utcnow
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
@@ -172,3 +174,31 @@ def _const(condition):
         return condition()
 
     return probe
+
+
+async def test_listen_notify_wakes_an_idle_worker_long_before_its_poll(postgres_url: str) -> None:
+    settings = Settings(_env_file=None, database_url=postgres_url)  # type: ignore[call-arg]
+    engine = create_engine(settings)
+    await migrate(engine)
+    # Polling once a minute: a message seen within seconds can only have come by NOTIFY.
+    consumer = DbBroker(engine, lease_seconds=60, poll_seconds=60)
+    producer = DbBroker(engine, lease_seconds=60, poll_seconds=60)  # another process's
+    seen: list[Message] = []
+
+    async def handler(message: Message) -> Ack:
+        seen.append(message)
+        return Ack()
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.consume(handler, 5, stop))
+    try:
+        # The listener's one wake-up when it connects can explain at most one of these;
+        # the others arrive within seconds only because NOTIFY woke the consumer.
+        for n in range(3):
+            await producer.publish([Message(f"mail-{n}", "notify@example.com")])
+            await eventually(_const(lambda n=n: len(seen) == n + 1), timeout=10)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await engine.dispose()
+    assert [m.mail_id for m in seen] == ["mail-0", "mail-1", "mail-2"]
