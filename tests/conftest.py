@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from regmail.mail.sink import Mailbox, start_sink
-from tests.support.postgres import PostgresServer
+from tests.support.servers import PostgresServer, ServiceServer
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import free_port
 
@@ -32,7 +32,12 @@ async def aiosmtpd_server() -> AsyncIterator[tuple[str, Mailbox]]:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> PostgresServer:
-    return PostgresServer.find_or_start()
+    return PostgresServer.find()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_server() -> ServiceServer:
+    return ServiceServer.find_or_start("rabbitmq")
 
 
 @pytest.fixture

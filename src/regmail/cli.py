@@ -18,6 +18,7 @@ from regmail.db.migrate import migrate as run_migrations
 from regmail.logs import configure_logging
 from regmail.mail.sink import Mailbox, start_sink
 from regmail.ops import STATUSES, NotRetryable, get_mail, list_mails, retry_mail
+from regmail.outbox.relay import run_relay
 from regmail.runtime import Runtime
 from regmail.settings import Settings
 from regmail.worker import run_worker
@@ -95,6 +96,26 @@ def worker(
             await run_worker(runtime.broker, delivery, settings.worker_concurrency, stop)
         finally:
             await pool.close()
+            await runtime.close()
+
+    _run_until_signal(main)
+
+
+@app.command()
+def relay(
+    concurrency: Annotated[int | None, typer.Option(help="Messages published at once")] = None,
+) -> None:
+    """Relay the outbox to the broker until SIGINT/SIGTERM (RabbitMQ; not needed for `db`)."""
+    settings = _settings(relay_concurrency=concurrency)
+
+    async def main(stop: asyncio.Event) -> None:
+        runtime = Runtime.build(settings)
+        try:
+            if not runtime.relays:
+                typer.echo("REGMAIL_BROKER_URL=db: the outbox is the queue, nothing to relay")
+                return
+            await run_relay(runtime.outbox, runtime.broker, settings.relay_concurrency, stop)
+        finally:
             await runtime.close()
 
     _run_until_signal(main)
@@ -193,7 +214,7 @@ def messages_show(mail_id: str) -> None:
 def messages_retry(mail_id: str) -> None:
     """Replay a dead or retrying mail now, with a fresh retry budget."""
     try:
-        view = _with_runtime(lambda rt: retry_mail(rt.engine, rt.broker, mail_id))
+        view = _with_runtime(lambda rt: retry_mail(rt.engine, rt.outbox, mail_id))
     except LookupError:
         typer.echo(f"no mail {mail_id}", err=True)
         raise typer.Exit(1) from None

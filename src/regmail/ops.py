@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from regmail.brokers.base import Broker
+from regmail.brokers.db import DbBroker
 from regmail.clock import utcnow
 from regmail.db.tables import mails, outbox
 from regmail.outbox.enqueue import enqueue_outbox_rows
@@ -83,7 +83,7 @@ class NotRetryable(Exception):
     pass
 
 
-async def retry_mail(engine: AsyncEngine, broker: Broker, mail_id: str) -> MailView:
+async def retry_mail(engine: AsyncEngine, queue: DbBroker, mail_id: str) -> MailView:
     """Replay a `dead` or `retrying` mail now, with a fresh retry budget."""
     now = utcnow()
     async with engine.begin() as conn:
@@ -115,5 +115,5 @@ async def retry_mail(engine: AsyncEngine, broker: Broker, mail_id: str) -> MailV
         # Read inside the transaction: the answer is the state the replay set, not
         # whatever a worker has made of it a moment later.
         replayed = (await conn.execute(select(*_VISIBLE).where(mails.c.id == mail_id))).one()
-    broker.wake()
+    queue.wake()
     return MailView(**replayed._mapping)

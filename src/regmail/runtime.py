@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from regmail.accounts.passwords import PasswordHashing
 from regmail.accounts.service import AccountService
 from regmail.brokers.base import Broker
+from regmail.brokers.db import DbBroker
 from regmail.brokers.factory import make_broker
 from regmail.db.engine import create_engine
 from regmail.mail.render import Renderer
@@ -23,7 +24,8 @@ from regmail.worker import Delivery
 class Runtime:
     settings: Settings
     engine: AsyncEngine
-    broker: Broker
+    outbox: DbBroker  # the transactional outbox: the queue itself with broker=db
+    broker: Broker  # what workers consume from
     hashing: PasswordHashing
     accounts: AccountService
     mailbox: Mailbox | None = None
@@ -31,10 +33,16 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings, mailbox: Mailbox | None = None) -> Runtime:
         engine = create_engine(settings)
-        broker = make_broker(settings, engine)
+        outbox = DbBroker(engine, settings.lease_seconds, settings.worker_poll_seconds)
+        broker = make_broker(settings, outbox)
         hashing = PasswordHashing(settings)
-        accounts = AccountService(engine, hashing, settings, on_enqueued=broker.wake)
-        return cls(settings, engine, broker, hashing, accounts, mailbox)
+        accounts = AccountService(engine, hashing, settings, on_enqueued=outbox.wake)
+        return cls(settings, engine, outbox, broker, hashing, accounts, mailbox)
+
+    @property
+    def relays(self) -> bool:
+        """Whether outbox rows must be relayed to a separate broker."""
+        return self.broker is not self.outbox
 
     def delivery(self) -> tuple[Delivery, SmtpPool]:
         s = self.settings
@@ -50,5 +58,6 @@ class Runtime:
 
     async def close(self) -> None:
         await self.broker.close()
+        await self.outbox.close()
         self.hashing.close()
         await self.engine.dispose()

@@ -22,7 +22,32 @@ class Settings(BaseSettings):
         "sqlite+aiosqlite:///./regmail.db",
         description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
     )
-    broker_url: str = Field("db", description="Which queue carries the work: `db` (the outbox).")
+    broker_url: SecretStr = Field(
+        SecretStr("db"),
+        description=(
+            "What carries the work: `db` (the outbox table is the queue) or "
+            "`amqp://user:pass@host:5672/vhost` (RabbitMQ)."
+        ),
+    )
+    rabbitmq_prefix: str = Field(
+        "regmail", description="Name of the RabbitMQ exchange, and prefix of its queues."
+    )
+    rabbitmq_retry_steps: list[float] = Field(
+        [1, 10, 60, 600, 3600],
+        description=(
+            "Delays (seconds) of the RabbitMQ retry ladder, one TTL queue each, as JSON. "
+            "A retry waits on the longest step that fits, hopping again until due."
+        ),
+    )
+    rabbitmq_delivery_limit: int = Field(
+        20, ge=1, description="Deliveries of one message (crashed consumers) before it is parked."
+    )
+    relay_in_serve: bool = Field(
+        True, description="`regmail serve` also relays the outbox to the broker (not for `db`)."
+    )
+    relay_concurrency: int = Field(
+        50, ge=1, description="Outbox messages the relay publishes at once (confirms awaited)."
+    )
     smtp_url: SecretStr = Field(
         SecretStr("smtp://127.0.0.1:8025"),
         description=(

@@ -84,6 +84,8 @@ class Delivery:
                 return Ack()  # a redelivery: the outcome is already recorded
             if row.status == "sending" and row.sending_until > now:
                 return RetryAt(row.sending_until, "in flight in another worker")
+            if row.status == "retrying" and row.next_attempt_at > now:
+                return RetryAt(row.next_attempt_at, "not due yet")  # an early redelivery
             if row.expires_at is not None and row.expires_at <= now:
                 await conn.execute(_outcome_update(mail_id, row.attempts, now, "dead", "expired"))
                 return Dead("expired")

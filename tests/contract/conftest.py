@@ -3,35 +3,63 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
 from regmail.brokers.base import Broker
 from regmail.brokers.db import DbBroker
+from regmail.brokers.rabbitmq import RabbitBroker
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
 from regmail.settings import Settings
+from tests.support.rabbitmq import delete_topology, unique_prefix
+from tests.support.servers import ServiceServer
 
-LEASE_SECONDS = 1.0  # how long a dead consumer's message waits before redelivery
+LEASE_SECONDS = 1.0  # how long a dead consumer's message waits before redelivery (db)
+RETRY_STEPS = [1.0, 10.0, 60.0]
+
+
+@pytest.fixture(params=["db-sqlite", "db-postgres", "rabbitmq"])
+def broker_target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """(broker kind, URL of a fresh database or of the RabbitMQ server)."""
+    kind = str(request.param)
+    if kind == "db-postgres":
+        return kind, str(request.getfixturevalue("postgres_url"))
+    if kind == "rabbitmq":
+        server: ServiceServer = request.getfixturevalue("rabbitmq_server")
+        return kind, server.url
+    return kind, f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}"
 
 
 @pytest.fixture
-async def make_broker(database_url: str) -> AsyncIterator[Callable[[], Broker]]:
-    """A factory of brokers on one shared queue: each call is another "process".
-
-    Parametrised (through `database_url`) over db-sqlite and db-postgres.
-    """
-    settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
-    engine = create_engine(settings)
-    await migrate(engine)
+async def make_broker(
+    broker_target: tuple[str, str],
+) -> AsyncIterator[Callable[[], Broker]]:
+    """A factory of brokers on one shared queue: each call is another "process"."""
+    kind, url = broker_target
     brokers: list[Broker] = []
+    if kind == "rabbitmq":
+        prefix = unique_prefix()
 
-    def factory() -> Broker:
-        broker = DbBroker(engine, lease_seconds=LEASE_SECONDS, poll_seconds=0.05)
-        brokers.append(broker)
-        return broker
+        def factory() -> Broker:
+            brokers.append(RabbitBroker(url, prefix, RETRY_STEPS, delivery_limit=20))
+            return brokers[-1]
 
-    yield factory
+        yield factory
+        for broker in brokers:
+            await broker.close()
+        await delete_topology(url, prefix, RETRY_STEPS)
+        return
+
+    engine = create_engine(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    await migrate(engine)
+
+    def db_factory() -> Broker:
+        brokers.append(DbBroker(engine, lease_seconds=LEASE_SECONDS, poll_seconds=0.05))
+        return brokers[-1]
+
+    yield db_factory
     for broker in brokers:
         await broker.close()
     await engine.dispose()

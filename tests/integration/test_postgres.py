@@ -19,7 +19,7 @@ from regmail.db.migrate import migrate
 from regmail.db.tables import mails
 from regmail.outbox.enqueue import NewMail, enqueue_mail
 from regmail.settings import Settings
-from tests.support.postgres import PostgresServer
+from tests.support.servers import PostgresServer
 from tests.support.processes import start_regmail
 from tests.support.service import make_settings
 from tests.support.smtp_sink import SmtpSink

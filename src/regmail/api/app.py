@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ import regmail
 from regmail.api.limits import BodySizeLimit, RateLimiter
 from regmail.api.problems import install_problem_handlers
 from regmail.api.routes import activations, admin, dev, health, pages, registrations
+from regmail.outbox.relay import run_relay
 from regmail.runtime import Runtime
 
 
@@ -20,7 +22,17 @@ def create_app(runtime: Runtime, own_runtime: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        relay = None
+        if runtime.relays and runtime.settings.relay_in_serve:
+            concurrency = runtime.settings.relay_concurrency
+            relay = asyncio.create_task(
+                run_relay(runtime.outbox, runtime.broker, concurrency, stop)
+            )
         yield
+        stop.set()
+        if relay is not None:
+            await relay
         if own_runtime:
             await runtime.close()
 

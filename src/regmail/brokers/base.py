@@ -61,4 +61,7 @@ class Broker(Protocol):
     def wake(self) -> None:
         """Hint that new messages were enqueued in this process (may be a no-op)."""
 
+    async def ready(self) -> bool:
+        """Whether the broker is reachable now (for /readyz)."""
+
     async def close(self) -> None: ...

@@ -51,7 +51,7 @@ async def message(
 @router.post("/messages/{mail_id}/retry", summary="Replay a dead or retrying mail now")
 async def retry(mail_id: str, runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, Any]:
     try:
-        view = await retry_mail(runtime.engine, runtime.broker, mail_id)
+        view = await retry_mail(runtime.engine, runtime.outbox, mail_id)
     except LookupError:
         raise Problem(404, "No such mail") from None
     except NotRetryable as error:

@@ -1,8 +1,8 @@
-"""The PostgreSQL server for tests: started by scripts/services, or given by URL.
+"""Servers for tests (PostgreSQL, RabbitMQ): started by scripts/services, or given by URL.
 
-REGMAIL_TEST_POSTGRES_URL=postgresql+asyncpg://user:pass@host:port/db targets an existing
-server; otherwise `scripts/services start postgres` runs the project's own. Each test gets
-a database of its own, dropped afterwards.
+REGMAIL_TEST_POSTGRES_URL / REGMAIL_TEST_RABBITMQ_URL target existing servers; otherwise
+`scripts/services start <name>` runs the project's own. Each PostgreSQL test gets a
+database of its own, dropped afterwards; each RabbitMQ test its own exchange and queues.
 """
 
 from __future__ import annotations
@@ -21,31 +21,40 @@ SERVICES = ROOT / "scripts" / "services"
 
 
 @dataclass
-class PostgresServer:
-    url: str  # SQLAlchemy URL of the server's maintenance database
+class ServiceServer:
+    name: str  # as scripts/services knows it: postgres, rabbitmq
+    url: str
     managed: bool  # started by scripts/services, so tests may stop and start it
 
     @classmethod
-    def find_or_start(cls) -> PostgresServer:
-        given = os.environ.get("REGMAIL_TEST_POSTGRES_URL")
+    def find_or_start(cls, name: str) -> ServiceServer:
+        given = os.environ.get(f"REGMAIL_TEST_{name.upper()}_URL")
         if given:
-            return cls(given, managed=False)
-        return cls(_services("start"), managed=True)
+            return cls(name, given, managed=False)
+        return cls(name, _services("start", name), managed=True)
 
     def stop(self) -> None:
         self._require_managed()
-        _services("stop")
+        _services("stop", self.name)
 
     def start(self) -> None:
         self._require_managed()
-        assert _services("start") == self.url, "the restarted server moved to another port"
+        url = _services("start", self.name)
+        assert url == self.url, "the restarted server moved to another port"
 
     def _require_managed(self) -> None:
         if not self.managed:
             raise AssertionError(
-                "this test stops and starts PostgreSQL: run it with the server of "
-                "scripts/services (unset REGMAIL_TEST_POSTGRES_URL)"
+                f"this test stops and starts {self.name}: run it with the server of "
+                f"scripts/services (unset REGMAIL_TEST_{self.name.upper()}_URL)"
             )
+
+
+class PostgresServer(ServiceServer):
+    @classmethod
+    def find(cls) -> PostgresServer:
+        server = ServiceServer.find_or_start("postgres")
+        return cls(server.name, server.url, server.managed)
 
     def asyncpg_dsn(self, database: str | None = None) -> str:
         url = make_url(self.url).set(drivername="postgresql")
@@ -72,10 +81,10 @@ class PostgresServer:
             await conn.close()
 
 
-def _services(action: str) -> str:
+def _services(action: str, name: str) -> str:
     done = subprocess.run(
-        [str(SERVICES), action, "postgres"], capture_output=True, text=True, check=False
+        [str(SERVICES), action, name], capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
-        raise RuntimeError(f"scripts/services {action} postgres failed:\n{done.stderr}")
+        raise RuntimeError(f"scripts/services {action} {name} failed:\n{done.stderr}")
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""

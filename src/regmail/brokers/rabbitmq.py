@@ -1,0 +1,226 @@
+"""broker=rabbitmq (aio-pika): durable quorum queues, publisher confirms, a TTL retry ladder.
+
+Topology, declared idempotently by every publisher and consumer (`<p>` is the prefix):
+
+    exchange <p> (direct, durable)
+      ├─ "mail"      → <p>.mail        quorum; x-delivery-limit; over the limit → "dead"
+      ├─ "retry.<s>" → <p>.retry.<s>s  quorum; x-message-ttl = s; expired → "mail"
+      └─ "dead"      → <p>.dead        quorum; parked messages for operators to inspect
+
+A retry never holds an unacknowledged message: the consumer publishes the message to the
+ladder step that fits (confirmed), then acks. A message carries the time it is due; one
+that comes back early (a long delay takes several hops) is parked again without being
+handed to the handler, so nothing is delivered before its time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractRobustConnection,
+)
+
+from regmail.brokers.base import Ack, Dead, Handler, Message, Outcome, RetryAt
+
+log = structlog.get_logger(__name__)
+
+# Epoch milliseconds before which the message must not be handled. An integer: AMQP
+# tables carry Python floats as 32-bit, far too coarse for a timestamp.
+DUE = "x-regmail-due-ms"
+EARLIER = "x-regmail-deliveries"  # deliveries before the last park (the broker resets its count)
+REASON = "x-regmail-reason"
+EARLY_TOLERANCE_SECONDS = 0.01
+HANDLER_FAILED_DELAY_SECONDS = 60.0
+
+
+class RabbitBroker:
+    name = "rabbitmq"
+
+    def __init__(
+        self, url: str, prefix: str, retry_steps: Sequence[float], delivery_limit: int
+    ) -> None:
+        if not retry_steps:
+            raise ValueError("the RabbitMQ retry ladder needs at least one step")
+        self._url = url
+        self._prefix = prefix
+        self._steps = sorted({float(s) for s in retry_steps})
+        self._delivery_limit = delivery_limit
+        self._connection: AbstractRobustConnection | None = None
+        self._connect_lock = asyncio.Lock()
+        self._publish_channel: AbstractChannel | None = None
+        self._publish_exchange: AbstractExchange | None = None
+
+    def wake(self) -> None:
+        """Consumers are pushed to by the broker; nothing to wake."""
+
+    async def _connect(self) -> AbstractRobustConnection:
+        async with self._connect_lock:
+            if self._connection is None:
+                # A robust connection reconnects by itself and restores its channels,
+                # queues and consumers after a broker restart.
+                self._connection = await aio_pika.connect_robust(self._url, timeout=10)
+            return self._connection
+
+    async def _declare(self, channel: AbstractChannel) -> AbstractExchange:
+        p = self._prefix
+        exchange = await channel.declare_exchange(p, aio_pika.ExchangeType.DIRECT, durable=True)
+        safe = {"x-queue-type": "quorum", "x-overflow": "reject-publish"}
+        at_least_once = {"x-dead-letter-exchange": p, "x-dead-letter-strategy": "at-least-once"}
+        work = await channel.declare_queue(
+            f"{p}.mail",
+            durable=True,
+            arguments={
+                **safe,
+                **at_least_once,
+                "x-dead-letter-routing-key": "dead",
+                "x-delivery-limit": self._delivery_limit,
+            },
+        )
+        await work.bind(exchange, "mail")
+        dead = await channel.declare_queue(f"{p}.dead", durable=True, arguments=dict(safe))
+        await dead.bind(exchange, "dead")
+        for step in self._steps:
+            rung = await channel.declare_queue(
+                f"{p}.retry.{_label(step)}",
+                durable=True,
+                arguments={
+                    **safe,
+                    **at_least_once,
+                    "x-dead-letter-routing-key": "mail",
+                    "x-message-ttl": int(step * 1000),
+                },
+            )
+            await rung.bind(exchange, f"retry.{_label(step)}")
+        return exchange
+
+    async def _publisher(self) -> AbstractExchange:
+        connection = await self._connect()
+        async with self._connect_lock:
+            if (
+                self._publish_exchange is None
+                or self._publish_channel is None
+                or (self._publish_channel.is_closed)
+            ):
+                # Confirms on; an unroutable message raises instead of vanishing.
+                self._publish_channel = await connection.channel(
+                    publisher_confirms=True, on_return_raises=True
+                )
+                self._publish_exchange = await self._declare(self._publish_channel)
+            return self._publish_exchange
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        exchange = await self._publisher()
+        await asyncio.gather(*(_send(exchange, "mail", m, {}) for m in messages))
+
+    async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
+        connection = await self._connect()
+        in_flight: set[asyncio.Task[None]] = set()
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        try:
+            await channel.set_qos(prefetch_count=concurrency)
+            exchange = await self._declare(channel)
+            queue = await channel.get_queue(f"{self._prefix}.mail")
+
+            async def on_message(incoming: AbstractIncomingMessage) -> None:
+                task = asyncio.create_task(self._process(handler, incoming, exchange))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+
+            tag = await queue.consume(on_message, no_ack=False)
+            await stop.wait()
+            await queue.cancel(tag)
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+        except asyncio.CancelledError:
+            # Cancelled, the consumer stops as a killed one would: nothing more is acked,
+            # and closing the channel hands its unacked messages to other consumers.
+            for task in in_flight:
+                task.cancel()
+            raise
+        finally:
+            await channel.close()
+
+    async def _process(
+        self, handler: Handler, incoming: AbstractIncomingMessage, exchange: AbstractExchange
+    ) -> None:
+        headers: dict[str, Any] = dict(incoming.headers or {})
+        body = json.loads(incoming.body)
+        earlier = int(headers.get(EARLIER, 0))
+        message = Message(
+            body["mail_id"], body["key"], earlier + int(headers.get("x-delivery-count", 0)) + 1
+        )
+        due = int(headers.get(DUE, 0)) / 1000
+        if due > time.time() + EARLY_TOLERANCE_SECONDS:
+            await self._park(exchange, message, due, str(headers.get(REASON, "")))
+        else:
+            try:
+                outcome = await handler(message)
+            except Exception:
+                log.exception("handler_failed", mail_id=message.mail_id)
+                outcome = RetryAt(_at(time.time() + HANDLER_FAILED_DELAY_SECONDS), "handler")
+            await self._settle(exchange, message, outcome)
+        await incoming.ack()
+
+    async def _settle(self, exchange: AbstractExchange, message: Message, outcome: Outcome) -> None:
+        if isinstance(outcome, RetryAt):
+            await self._park(exchange, message, outcome.when.timestamp(), outcome.reason)
+        elif isinstance(outcome, Dead):
+            await _send(exchange, "dead", message, {REASON: outcome.reason[:500]})
+        elif not isinstance(outcome, Ack):
+            raise TypeError(f"not an outcome: {outcome!r}")
+
+    async def _park(
+        self, exchange: AbstractExchange, message: Message, due: float, reason: str
+    ) -> None:
+        remaining = due - time.time()
+        fitting = [s for s in self._steps if s <= remaining]
+        step = fitting[-1] if fitting else self._steps[0]
+        headers = {DUE: int(due * 1000), EARLIER: message.delivery, REASON: reason[:500]}
+        await _send(exchange, f"retry.{_label(step)}", message, headers)
+
+    async def ready(self) -> bool:
+        connection = self._connection
+        return connection is not None and not connection.is_closed
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+            self._publish_channel = self._publish_exchange = None
+
+
+async def _send(
+    exchange: AbstractExchange, routing_key: str, message: Message, headers: dict[str, Any]
+) -> None:
+    """Publish persistently and wait for the broker's confirm."""
+    body = json.dumps({"mail_id": message.mail_id, "key": message.key}).encode()
+    await exchange.publish(
+        aio_pika.Message(
+            body,
+            message_id=message.mail_id,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            headers=headers,
+        ),
+        routing_key,
+        mandatory=True,
+    )
+
+
+def _label(step: float) -> str:
+    return f"{step:g}s"
+
+
+def _at(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)

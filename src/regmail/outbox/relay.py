@@ -1,0 +1,45 @@
+"""The relay: outbox rows → the broker, each confirmed before its row is deleted.
+
+It is a consumer of the outbox (leases and all), whose handler publishes to the broker.
+A relay that dies between the broker's confirm and the row's deletion publishes that
+row again after its lease; the worker's idempotency absorbs the copy. Several relays
+can run at once: the outbox lease gives each row to one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import structlog
+
+from regmail.brokers.base import Ack, Broker, Message, Outcome, RetryAt
+from regmail.brokers.db import DbBroker
+from regmail.clock import utcnow
+
+log = structlog.get_logger(__name__)
+
+BROKER_DOWN_RETRY_SECONDS = 1.0
+
+
+async def run_relay(
+    outbox: DbBroker, broker: Broker, concurrency: int, stop: asyncio.Event
+) -> None:
+    outage = {"logged": False}
+
+    async def forward(message: Message) -> Outcome:
+        try:
+            await broker.publish([message])
+        except Exception as error:  # broker down, unroutable, confirm refused: try again soon
+            if not outage["logged"]:
+                log.warning("relay_publish_failed", error=repr(error))
+                outage["logged"] = True
+            return RetryAt(utcnow() + timedelta(seconds=BROKER_DOWN_RETRY_SECONDS), repr(error))
+        if outage["logged"]:
+            log.info("relay_publishing_again")
+            outage["logged"] = False
+        return Ack()
+
+    log.info("relay_started", broker=broker.name, concurrency=concurrency)
+    await outbox.consume(forward, concurrency, stop)
+    log.info("relay_stopped")

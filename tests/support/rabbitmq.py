@@ -1,0 +1,30 @@
+"""RabbitMQ helpers for tests: a topology of one's own, removed afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import aio_pika
+
+
+def unique_prefix() -> str:
+    return f"regmail-test-{uuid.uuid4().hex[:10]}"
+
+
+async def delete_topology(url: str, prefix: str, steps: Sequence[float]) -> None:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        names = [f"{prefix}.mail", f"{prefix}.dead", *(f"{prefix}.retry.{s:g}s" for s in steps)]
+        for name in names:
+            await channel.queue_delete(name)
+        await channel.exchange_delete(prefix)
+
+
+async def queue_depth(url: str, name: str) -> int:
+    connection = await aio_pika.connect(url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(name, passive=True)
+        return int(queue.declaration_result.message_count or 0)
