@@ -19,8 +19,8 @@ from regmail.db.migrate import migrate
 from regmail.db.tables import mails
 from regmail.outbox.enqueue import NewMail, enqueue_mail
 from regmail.settings import Settings
-from tests.support.servers import PostgresServer
 from tests.support.processes import start_regmail
+from tests.support.servers import PostgresServer
 from tests.support.service import make_settings
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually, free_port, wait_for_port

@@ -16,6 +16,7 @@ from regmail.api.app import create_app
 from regmail.db.migrate import migrate
 from regmail.db.tables import mails
 from regmail.mail.sink import Mailbox
+from regmail.outbox.relay import run_relay
 from regmail.runtime import Runtime
 from regmail.settings import Settings
 from regmail.worker import run_worker
@@ -82,18 +83,19 @@ async def running_service(
     await migrate(runtime.engine)
     stop = asyncio.Event()
     delivery, pool = runtime.delivery()
-    worker_task = (
-        asyncio.create_task(run_worker(runtime.broker, delivery, settings.worker_concurrency, stop))
-        if worker
-        else None
-    )
+    tasks = []
+    if worker:
+        concurrency = settings.worker_concurrency
+        tasks.append(asyncio.create_task(run_worker(runtime.broker, delivery, concurrency, stop)))
+    if runtime.relays:
+        relay = run_relay(runtime.outbox, runtime.broker, settings.relay_concurrency, stop)
+        tasks.append(asyncio.create_task(relay))
     transport = httpx.ASGITransport(app=create_app(runtime))
     async with httpx.AsyncClient(transport=transport, base_url="http://regmail.test") as client:
         try:
             yield Service(runtime, client, mailbox)
         finally:
             stop.set()
-            if worker_task is not None:
-                await worker_task
+            await asyncio.gather(*tasks)
             await pool.close()
             await runtime.close()
