@@ -40,6 +40,11 @@ def rabbitmq_server() -> ServiceServer:
     return ServiceServer.find_or_start("rabbitmq")
 
 
+@pytest.fixture(scope="session")
+def kafka_server() -> ServiceServer:
+    return ServiceServer.find_or_start("kafka")
+
+
 @pytest.fixture
 async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
     """A fresh database on the test PostgreSQL server (dropped afterwards)."""

@@ -25,8 +25,8 @@ class Settings(BaseSettings):
     broker_url: SecretStr = Field(
         SecretStr("db"),
         description=(
-            "What carries the work: `db` (the outbox table is the queue) or "
-            "`amqp://user:pass@host:5672/vhost` (RabbitMQ)."
+            "What carries the work: `db` (the outbox table is the queue), "
+            "`amqp://user:pass@host:5672/vhost` (RabbitMQ) or `kafka://host1:9092,host2:9092`."
         ),
     )
     rabbitmq_prefix: str = Field(
@@ -41,6 +41,32 @@ class Settings(BaseSettings):
     )
     rabbitmq_delivery_limit: int = Field(
         20, ge=1, description="Deliveries of one message (crashed consumers) before it is parked."
+    )
+    kafka_topic: str = Field(
+        "regmail.mail",
+        description="Kafka topic of new mail; retry and dead-letter topics add a suffix.",
+    )
+    kafka_group: str = Field("regmail-workers", description="Consumer group of the workers.")
+    kafka_partitions: int = Field(
+        12, ge=1, description="Partitions of each topic `regmail migrate` creates."
+    )
+    kafka_replication: int = Field(
+        1, ge=1, description="Replication factor of the topics it creates (3 in production)."
+    )
+    kafka_retry_steps: list[float] = Field(
+        [1, 10, 60, 600, 3600],
+        description="Delays (seconds) of the retry topics `<topic>.retry.N`, as JSON.",
+    )
+    kafka_security_protocol: str = Field(
+        "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
+    )
+    kafka_sasl_mechanism: str | None = Field(
+        None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with SASL_*)."
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password.")
+    kafka_ssl_cafile: str | None = Field(
+        None, description="CA bundle to verify the brokers' certificates (SSL, SASL_SSL)."
     )
     relay_in_serve: bool = Field(
         True, description="`regmail serve` also relays the outbox to the broker (not for `db`)."

@@ -9,10 +9,12 @@ import pytest
 
 from regmail.brokers.base import Broker
 from regmail.brokers.db import DbBroker
+from regmail.brokers.kafka import KafkaBroker
 from regmail.brokers.rabbitmq import RabbitBroker
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
 from regmail.settings import Settings
+from tests.support.kafka import delete_topics, kafka_test_config
 from tests.support.rabbitmq import delete_topology, unique_prefix
 from tests.support.servers import ServiceServer
 
@@ -20,14 +22,14 @@ LEASE_SECONDS = 1.0  # how long a dead consumer's message waits before redeliver
 RETRY_STEPS = [1.0, 10.0, 60.0]
 
 
-@pytest.fixture(params=["db-sqlite", "db-postgres", "rabbitmq"])
+@pytest.fixture(params=["db-sqlite", "db-postgres", "rabbitmq", "kafka"])
 def broker_target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     """(broker kind, URL of a fresh database or of the RabbitMQ server)."""
     kind = str(request.param)
     if kind == "db-postgres":
         return kind, str(request.getfixturevalue("postgres_url"))
-    if kind == "rabbitmq":
-        server: ServiceServer = request.getfixturevalue("rabbitmq_server")
+    if kind in ("rabbitmq", "kafka"):
+        server: ServiceServer = request.getfixturevalue(f"{kind}_server")
         return kind, server.url
     return kind, f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}"
 
@@ -39,6 +41,18 @@ async def make_broker(
     """A factory of brokers on one shared queue: each call is another "process"."""
     kind, url = broker_target
     brokers: list[Broker] = []
+    if kind == "kafka":
+        config = kafka_test_config(url, RETRY_STEPS)
+
+        def kafka_factory() -> Broker:
+            brokers.append(KafkaBroker(config))
+            return brokers[-1]
+
+        yield kafka_factory
+        for broker in brokers:
+            await broker.close()
+        await delete_topics(config.bootstrap, KafkaBroker(config).topics)
+        return
     if kind == "rabbitmq":
         prefix = unique_prefix()
 

@@ -126,7 +126,8 @@ async def test_a_consumer_that_dies_before_acking_loses_nothing(
     async with consuming(second, handler):
         await until(lambda: len(seen) == 1, timeout=LEASE_SECONDS + 30)
     assert seen[0].mail_id == message.mail_id
-    assert seen[0].delivery == taken[0].delivery + 1
+    if second.counts_redeliveries:
+        assert seen[0].delivery == taken[0].delivery + 1
 
 
 async def test_competing_consumers_share_the_work_and_handle_each_message_once(

@@ -47,6 +47,9 @@ Handler = Callable[[Message], Awaitable[Outcome]]
 
 class Broker(Protocol):
     name: str
+    # Whether Message.delivery also counts deliveries to consumers that died. Kafka cannot
+    # know that a message it hands out again was read before by a consumer that crashed.
+    counts_redeliveries: bool
 
     async def publish(self, messages: Sequence[Message]) -> None:
         """Durably enqueue; returns once the broker has accepted every message."""

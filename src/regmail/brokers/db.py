@@ -40,6 +40,7 @@ class _Claimed:
 
 class DbBroker:
     name = "db"
+    counts_redeliveries = True
 
     def __init__(self, engine: AsyncEngine, lease_seconds: float, poll_seconds: float) -> None:
         self._engine = engine

@@ -46,6 +46,7 @@ HANDLER_FAILED_DELAY_SECONDS = 60.0
 
 class RabbitBroker:
     name = "rabbitmq"
+    counts_redeliveries = True
 
     def __init__(
         self, url: str, prefix: str, retry_steps: Sequence[float], delivery_limit: int

@@ -1,0 +1,365 @@
+"""broker=kafka (aiokafka): idempotent producer, retry topics, a dead-letter topic.
+
+Topics (created explicitly; auto-create stays off): `<topic>` for new mail, `<topic>.retry.N`
+for each step of the retry ladder, `<topic>.dlt` for dead letters. The key is the recipient,
+so one address's mail stays in order within its partition.
+
+Consuming: offsets are committed by hand, and only up to the first message whose outcome is
+not yet recorded. Inside a partition, messages with different keys are handled concurrently
+(per-key chains), so one slow SMTP send does not hold up the partition and a few partitions
+still keep hundreds of sends in flight. A retry-topic partition whose next message is not
+due is paused (and that message sought back) until it is: nothing sleeps in a handler and no
+partition is blocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+from regmail.brokers.base import Ack, Dead, Handler, Message, Outcome, RetryAt
+
+log = structlog.get_logger(__name__)
+
+DUE = "x-regmail-due-ms"  # not to be handled before (epoch ms)
+READY = "x-regmail-ready-ms"  # when a retry topic's delay has passed (epoch ms)
+EARLIER = "x-regmail-deliveries"
+REASON = "x-regmail-reason"
+TOPIC_ALREADY_EXISTS = 36
+HANDLER_FAILED_DELAY_SECONDS = 60.0
+SEND_RETRY_SECONDS = 1.0
+REVOKE_DRAIN_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    bootstrap: str  # host1:9092,host2:9092
+    topic: str
+    group: str
+    partitions: int
+    replication: int
+    retry_steps: Sequence[float]
+    client_options: dict[str, Any] = field(default_factory=dict)  # TLS / SASL
+
+
+def bootstrap_from_url(url: str) -> str:
+    if not url.startswith("kafka://") or len(url) <= len("kafka://"):
+        raise ValueError("REGMAIL_BROKER_URL for Kafka looks like kafka://host1:9092,host2:9092")
+    return url.removeprefix("kafka://").rstrip("/")
+
+
+class _Offsets:
+    """Offsets of one partition in flight; commits stop at the first unfinished one."""
+
+    def __init__(self) -> None:
+        self._pending: dict[int, bool] = {}  # offset → finished, in fetch order
+        self.committable: int | None = None
+
+    def add(self, offset: int) -> None:
+        self._pending[offset] = False
+
+    def finish(self, offset: int) -> None:
+        if offset in self._pending:
+            self._pending[offset] = True
+        while self._pending:
+            first = next(iter(self._pending))
+            if not self._pending[first]:
+                break
+            del self._pending[first]
+            self.committable = first + 1
+
+
+class KafkaBroker:
+    name = "kafka"
+    counts_redeliveries = False  # a message re-read after a crash cannot know it was read
+
+    def __init__(self, config: KafkaConfig) -> None:
+        if not config.retry_steps:
+            raise ValueError("the Kafka retry ladder needs at least one step")
+        self._config = config
+        self._steps = sorted({float(s) for s in config.retry_steps})
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+        self._topics_ready = False
+
+    # ---- topics and producing ----
+
+    def retry_topic(self, index: int) -> str:
+        return f"{self._config.topic}.retry.{index}"
+
+    @property
+    def dead_topic(self) -> str:
+        return f"{self._config.topic}.dlt"
+
+    @property
+    def topics(self) -> list[str]:
+        retries = [self.retry_topic(i) for i in range(len(self._steps))]
+        return [self._config.topic, *retries, self.dead_topic]
+
+    async def ensure_topics(self) -> None:
+        """Create the topics if they are missing (idempotent)."""
+        if self._topics_ready:
+            return
+        c = self._config
+        admin = AIOKafkaAdminClient(bootstrap_servers=c.bootstrap, **c.client_options)
+        await admin.start()
+        try:
+            new = [NewTopic(t, c.partitions, c.replication) for t in self.topics]
+            response = await admin.create_topics(new)
+            for topic, code, *_ in response.topic_errors:
+                if code not in (0, TOPIC_ALREADY_EXISTS):
+                    raise KafkaError(f"could not create topic {topic}: error {code}")
+        finally:
+            await admin.close()
+        self._topics_ready = True
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                await self.ensure_topics()
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._config.bootstrap,
+                    acks="all",
+                    enable_idempotence=True,
+                    **self._config.client_options,
+                )
+                await producer.start()
+                self._producer = producer
+            return self._producer
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        await asyncio.gather(*(self._send(self._config.topic, m, {}) for m in messages))
+
+    async def _send(self, topic: str, message: Message, headers: dict[str, str]) -> None:
+        """Send and wait for the acknowledgement of all in-sync replicas."""
+        producer = await self._ensure_producer()
+        body = json.dumps({"mail_id": message.mail_id, "key": message.key}).encode()
+        await producer.send_and_wait(
+            topic,
+            body,
+            key=message.key.encode(),
+            headers=[(k, v.encode()) for k, v in headers.items()],
+        )
+
+    async def _send_until_done(
+        self, topic: str, message: Message, headers: dict[str, str], stop: asyncio.Event
+    ) -> None:
+        # The offset cannot be committed before this send succeeds; keep trying (Kafka may
+        # be restarting) unless the consumer is stopping, when the message is re-read later.
+        while True:
+            try:
+                await self._send(topic, message, headers)
+                return
+            except KafkaError as error:
+                if stop.is_set():
+                    raise
+                log.warning("kafka_send_retry", topic=topic, error=repr(error))
+                await asyncio.sleep(SEND_RETRY_SECONDS)
+
+    # ---- consuming ----
+
+    async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
+        await self.ensure_topics()
+        await self._ensure_producer()
+        run = _ConsumerRun(self, handler, concurrency, stop)
+        await run.run()
+
+    async def park(self, message: Message, due: float, reason: str, stop: asyncio.Event) -> None:
+        remaining = due - time.time()
+        fitting = [i for i, s in enumerate(self._steps) if s <= remaining]
+        index = fitting[-1] if fitting else 0
+        ready = time.time() + self._steps[index]
+        headers = {
+            DUE: str(int(due * 1000)),
+            READY: str(int(ready * 1000)),
+            EARLIER: str(message.delivery),
+            REASON: reason[:500],
+        }
+        await self._send_until_done(self.retry_topic(index), message, headers, stop)
+
+    async def settle(self, message: Message, outcome: Outcome, stop: asyncio.Event) -> None:
+        if isinstance(outcome, RetryAt):
+            await self.park(message, outcome.when.timestamp(), outcome.reason, stop)
+        elif isinstance(outcome, Dead):
+            headers = {EARLIER: str(message.delivery), REASON: outcome.reason[:500]}
+            await self._send_until_done(self.dead_topic, message, headers, stop)
+        elif not isinstance(outcome, Ack):
+            raise TypeError(f"not an outcome: {outcome!r}")
+
+    def wake(self) -> None:
+        """Consumers poll Kafka; nothing to wake."""
+
+    async def ready(self) -> bool:
+        return self._producer is not None
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+
+class _ConsumerRun(ConsumerRebalanceListener):  # type: ignore[misc]
+    """One consumer's life in the group: fetch, dispatch per key, commit what is done."""
+
+    def __init__(
+        self, broker: KafkaBroker, handler: Handler, concurrency: int, stop: asyncio.Event
+    ) -> None:
+        self._broker = broker
+        self._handler = handler
+        self._concurrency = concurrency
+        self._stop = stop
+        self._slots = asyncio.Semaphore(concurrency)
+        self._offsets: dict[TopicPartition, _Offsets] = {}
+        self._paused: dict[TopicPartition, float] = {}  # partition → when its head is due
+        self._chains: dict[str, asyncio.Task[None]] = {}  # key → its last message's task
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._retry_topics = set(broker.topics[1:-1])
+        c = broker._config
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=c.bootstrap,
+            group_id=c.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=concurrency,
+            **c.client_options,
+        )
+
+    async def run(self) -> None:
+        self._consumer.subscribe(self._broker.topics[:-1], listener=self)
+        await self._consumer.start()
+        try:
+            await self._loop()
+            await self._drain()
+            await self._commit(list(self._offsets))
+        except asyncio.CancelledError:
+            # Cancelled, the consumer stops as a killed one would: unfinished messages are
+            # not committed, so the group hands them to another consumer.
+            for task in self._in_flight:
+                task.cancel()
+            self._offsets.clear()
+            raise
+        finally:
+            await self._consumer.stop()
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._resume_due()
+            if len(self._in_flight) >= 2 * self._concurrency:
+                # Enough fetched and waiting: let work finish before fetching more.
+                await asyncio.wait(self._in_flight, timeout=0.2, return_when="FIRST_COMPLETED")
+            else:
+                batches = await self._consumer.getmany(
+                    timeout_ms=200, max_records=self._concurrency
+                )
+                for partition, records in batches.items():
+                    self._dispatch(partition, records)
+            await self._commit(list(self._offsets))
+
+    def _resume_due(self) -> None:
+        now = time.time()
+        due = [tp for tp, at in self._paused.items() if at <= now]
+        for tp in due:
+            del self._paused[tp]
+        if due:
+            self._consumer.resume(*due)
+
+    def _dispatch(self, partition: TopicPartition, records: list[ConsumerRecord[Any, Any]]) -> None:
+        offsets = self._offsets.setdefault(partition, _Offsets())
+        for record in records:
+            headers = {k: v.decode() for k, v in record.headers or ()}
+            ready = int(headers.get(READY, 0)) / 1000
+            if partition.topic in self._retry_topics and ready > time.time():
+                # Its delay has not passed (nor that of any later one here): read it again
+                # once it has, and leave the partition alone until then.
+                self._consumer.seek(partition, record.offset)
+                self._consumer.pause(partition)
+                self._paused[partition] = ready
+                return
+            offsets.add(record.offset)
+            body = json.loads(record.value)
+            message = Message(body["mail_id"], body["key"], int(headers.get(EARLIER, 0)) + 1)
+            previous = self._chains.get(message.key)
+            task = asyncio.create_task(
+                self._handle(message, headers, previous, offsets, record.offset)
+            )
+            self._chains[message.key] = task
+            self._in_flight.add(task)
+            task.add_done_callback(self._forget(message.key))
+
+    def _forget(self, key: str) -> Any:
+        def forget(task: asyncio.Task[None]) -> None:
+            self._in_flight.discard(task)
+            if self._chains.get(key) is task:
+                del self._chains[key]
+
+        return forget
+
+    async def _handle(
+        self,
+        message: Message,
+        headers: dict[str, str],
+        previous: asyncio.Task[None] | None,
+        offsets: _Offsets,
+        offset: int,
+    ) -> None:
+        if previous is not None:  # one key, one at a time, in order
+            await asyncio.wait([previous])
+        async with self._slots:
+            due = int(headers.get(DUE, 0)) / 1000
+            if due > time.time():
+                await self._broker.park(message, due, headers.get(REASON, ""), self._stop)
+            else:
+                try:
+                    outcome = await self._handler(message)
+                except Exception:
+                    log.exception("handler_failed", mail_id=message.mail_id)
+                    later = time.time() + HANDLER_FAILED_DELAY_SECONDS
+                    outcome = RetryAt(datetime.fromtimestamp(later, UTC), "handler failed")
+                await self._broker.settle(message, outcome, self._stop)
+        offsets.finish(offset)
+
+    async def _drain(self) -> None:
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=REVOKE_DRAIN_SECONDS)
+
+    async def _commit(self, partitions: list[TopicPartition]) -> None:
+        ready = {}
+        for tp in partitions:
+            offsets = self._offsets.get(tp)
+            if offsets is not None and offsets.committable is not None:
+                ready[tp] = offsets.committable
+                offsets.committable = None
+        if not ready:
+            return
+        try:
+            await self._consumer.commit(ready)
+        except KafkaError as error:  # a rebalance under way, say: commit again next round
+            log.warning("kafka_commit_failed", error=repr(error))
+            for tp, offset in ready.items():
+                offsets = self._offsets.get(tp)
+                if offsets is not None and offsets.committable is None:
+                    offsets.committable = offset
+
+    # ConsumerRebalanceListener
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Hand over cleanly: finish what is in flight and commit it, so the next owner
+        # starts after it and nothing is handled twice.
+        await self._drain()
+        await self._commit([tp for tp in revoked if tp in self._offsets])
+        for tp in revoked:
+            self._offsets.pop(tp, None)
+            self._paused.pop(tp, None)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        pass
