@@ -51,13 +51,14 @@ def _run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
 
 @app.command()
 def migrate() -> None:
-    """Create or upgrade the database schema (Alembic migrations)."""
+    """Create or upgrade the database schema (Alembic), and the broker's queues or topics."""
     settings = _settings()
 
     async def main() -> None:
         runtime = Runtime.build(settings)
         try:
             await run_migrations(runtime.engine)
+            await runtime.broker.prepare()
         finally:
             await runtime.close()
 

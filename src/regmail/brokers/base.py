@@ -64,6 +64,9 @@ class Broker(Protocol):
     def wake(self) -> None:
         """Hint that new messages were enqueued in this process (may be a no-op)."""
 
+    async def prepare(self) -> None:
+        """Create what the broker needs (queues, topics), idempotently; `regmail migrate`."""
+
     async def ready(self) -> bool:
         """Whether the broker is reachable now (for /readyz)."""
 

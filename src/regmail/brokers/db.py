@@ -203,6 +203,9 @@ class DbBroker:
                     .values(status="dead", dead_reason=outcome.reason, lease_until=None)
                 )
 
+    async def prepare(self) -> None:
+        pass  # the migrations create the outbox table
+
     async def ready(self) -> bool:
         return True  # the database is the broker: /readyz checks it already
 

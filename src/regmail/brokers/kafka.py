@@ -200,6 +200,9 @@ class KafkaBroker:
     def wake(self) -> None:
         """Consumers poll Kafka; nothing to wake."""
 
+    async def prepare(self) -> None:
+        await self.ensure_topics()
+
     async def ready(self) -> bool:
         return self._producer is not None
 

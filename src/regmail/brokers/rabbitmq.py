@@ -190,6 +190,9 @@ class RabbitBroker:
         headers = {DUE: int(due * 1000), EARLIER: message.delivery, REASON: reason[:500]}
         await _send(exchange, f"retry.{_label(step)}", message, headers)
 
+    async def prepare(self) -> None:
+        await self._publisher()  # declares the topology
+
     async def ready(self) -> bool:
         connection = self._connection
         return connection is not None and not connection.is_closed
