@@ -29,17 +29,13 @@ from typing import Any
 import httpx
 from argon2 import PasswordHasher, Type
 from rich.progress import Progress
-from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.signup_latency import main as signup_probe
-from regmail.clock import utcnow
-from regmail.db.engine import create_engine
-from regmail.db.tables import mails
-from regmail.outbox.enqueue import NewMail, enqueue_mail
 from regmail.settings import Settings
+from tests.support.mailstate import count_mails, queue_mails
 from tests.support.processes import settings_env, start_regmail
 from tests.support.servers import PostgresServer, ServiceServer
 from tests.support.smtp_sink import SmtpSink
@@ -178,7 +174,7 @@ class Bench:
         """Queue `count` mails, start a worker (and a relay), time until all are sent."""
         settings = self.settings(**values)
         self._migrate(settings)
-        asyncio.run(_enqueue(settings, count))
+        asyncio.run(queue_mails(settings, count))
         log = self.work / "delivery.log"
         relay = None
         if settings.broker_url.get_secret_value() != "db":
@@ -267,32 +263,12 @@ async def _load_with_health(url: str, clients: int, seconds: float) -> dict[str,
     return {"per_s": signups["per_s"], "healthz_p99_ms": round(_p99(health), 1)}
 
 
-async def _enqueue(settings: Settings, count: int) -> None:
-    engine = create_engine(settings)
-    try:
-        for start in range(0, count, 1000):
-            async with engine.begin() as conn:
-                for i in range(start, min(count, start + 1000)):
-                    mail = NewMail("activation", f"b{i}@example.com", "en", {"token": f"t{i}"})
-                    await enqueue_mail(conn, mail, utcnow())
-    finally:
-        await engine.dispose()
-
-
 async def _until_sent(settings: Settings, count: int, limit_seconds: float) -> None:
-    engine = create_engine(settings)
-    query = select(func.count()).select_from(mails).where(mails.c.status == "sent")
     deadline = time.monotonic() + limit_seconds
-    try:
-        while True:
-            async with engine.connect() as conn:
-                if (await conn.scalar(query) or 0) >= count:
-                    return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{count} mails not sent within {limit_seconds} s")
-            await asyncio.sleep(0.1)
-    finally:
-        await engine.dispose()
+    while await count_mails(settings, "sent") < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{count} mails not sent within {limit_seconds} s")
+        await asyncio.sleep(0.1)
 
 
 def _process_cost(pid: int, mails_sent: int) -> dict[str, float]:

@@ -11,15 +11,9 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from sqlalchemy import func, select
 
-from regmail.clock import utcnow
-from regmail.db.engine import create_engine
-from regmail.db.migrate import migrate
-from regmail.db.tables import mails
-from regmail.outbox.enqueue import NewMail, enqueue_mail
-from regmail.settings import Settings
 from tests.support.kafka import delete_topics, kafka_test_config
+from tests.support.mailstate import count_mails, none_unsent, queue_mails
 from tests.support.processes import start_regmail
 from tests.support.servers import ServiceServer
 from tests.support.service import make_settings, running_service
@@ -48,16 +42,6 @@ async def kafka(kafka_server: ServiceServer) -> AsyncIterator[dict[str, Any]]:
     topic = overrides["kafka_topic"]
     topics = [topic, *(f"{topic}.retry.{i}" for i in range(len(STEPS))), f"{topic}.dlt"]
     await delete_topics(kafka_server.url.removeprefix("kafka://"), topics)
-
-
-async def count(settings: Settings, *statuses: str) -> int:
-    engine = create_engine(settings)
-    try:
-        async with engine.connect() as conn:
-            query = select(func.count()).select_from(mails).where(mails.c.status.in_(statuses))
-            return int(await conn.scalar(query) or 0)
-    finally:
-        await engine.dispose()
 
 
 async def records_in(bootstrap: str, topic: str, expected: int) -> list[Any]:
@@ -118,7 +102,7 @@ async def test_one_partition_still_sends_concurrently(
             await svc.register(f"slow{i}@example.com")
 
         async def several_in_flight() -> bool:
-            return await count(settings, "sending") > 1
+            return await count_mails(settings, "sending") > 1
 
         await eventually(several_in_flight, timeout=30)
         await svc.wait_for_rows(lambda r: r.status == "sent", 60)
@@ -139,15 +123,7 @@ async def test_workers_join_and_one_is_killed_mid_run_nothing_lost(
         lease_seconds=5,
         **kafka,
     )
-    engine = create_engine(settings)
-    await migrate(engine)
-    ids: set[str] = set()
-    for batch in range(10):
-        async with engine.begin() as conn:
-            for i in range(500):
-                mail = NewMail("activation", f"k{batch}-{i}@example.com", "en", {"token": "t"})
-                ids.add(await enqueue_mail(conn, mail, utcnow()))
-    await engine.dispose()
+    ids = await queue_mails(settings, 5000)
 
     log = tmp_path / "regmail.log"
     migrate_topics = start_regmail(settings, "migrate", log=log, cwd=tmp_path)
@@ -169,10 +145,7 @@ async def test_workers_join_and_one_is_killed_mid_run_nothing_lost(
         workers[0].send_signal(signal.SIGKILL)  # dies mid-run, in flight and uncommitted
         assert await asyncio.to_thread(workers[0].wait, 30) == -signal.SIGKILL
 
-        async def all_sent() -> bool:
-            return await count(settings, "sent") == len(ids)
-
-        await eventually(all_sent, timeout=300, interval=0.5)
+        await eventually(lambda: none_unsent(settings), timeout=300, interval=0.5)
         elapsed = time.monotonic() - started
     finally:
         for process in [relay, *workers[1:]]:

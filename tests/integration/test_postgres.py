@@ -9,16 +9,15 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from regmail.brokers.base import Ack, Message
 from regmail.brokers.db import DbBroker
-from regmail.clock import utcnow
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
 from regmail.db.tables import mails
-from regmail.outbox.enqueue import NewMail, enqueue_mail
 from regmail.settings import Settings
+from tests.support.mailstate import none_unsent, queue_mails
 from tests.support.processes import start_regmail
 from tests.support.servers import PostgresServer
 from tests.support.service import make_settings
@@ -29,16 +28,6 @@ WORKERS = 4
 CONCURRENCY = 20
 
 
-async def count_unsent(settings: Settings) -> int:
-    engine = create_engine(settings)
-    try:
-        async with engine.connect() as conn:
-            query = select(func.count()).select_from(mails).where(mails.c.status != "sent")
-            return int(await conn.scalar(query) or 0)
-    finally:
-        await engine.dispose()
-
-
 async def test_four_worker_processes_deliver_5000_mails_exactly_once(
     tmp_path: Path, smtp_sink: SmtpSink, postgres_url: str
 ) -> None:
@@ -47,25 +36,13 @@ async def test_four_worker_processes_deliver_5000_mails_exactly_once(
         tmp_path, database_url=postgres_url, smtp_url=smtp_sink.url,
         worker_concurrency=CONCURRENCY,
     )  # fmt: skip
-    engine = create_engine(settings)
-    await migrate(engine)
-    ids: set[str] = set()
-    for batch in range(10):
-        async with engine.begin() as conn:
-            for i in range(500):
-                mail = NewMail("activation", f"u{batch}-{i}@example.com", "en", {"token": "t"})
-                ids.add(await enqueue_mail(conn, mail, utcnow()))
-    await engine.dispose()
+    ids = await queue_mails(settings, 5000)
 
     log = tmp_path / "workers.log"
     workers = [start_regmail(settings, "worker", log=log, cwd=tmp_path) for _ in range(WORKERS)]
     started = time.monotonic()
     try:
-
-        async def all_sent() -> bool:
-            return await count_unsent(settings) == 0
-
-        await eventually(all_sent, timeout=300, interval=0.5)
+        await eventually(lambda: none_unsent(settings), timeout=300, interval=0.5)
         elapsed = time.monotonic() - started
     finally:
         for worker in workers:
@@ -145,10 +122,7 @@ async def test_database_restart_under_load(
 
         accepted = {e for e, s, _, _ in answers if s == 202}
 
-        async def all_delivered() -> bool:
-            return await count_unsent(settings) == 0
-
-        await eventually(all_delivered, timeout=120, interval=0.5)
+        await eventually(lambda: none_unsent(settings), timeout=120, interval=0.5)
         engine = create_engine(settings)
         async with engine.connect() as conn:
             rows = (await conn.execute(select(mails.c.id, mails.c.recipient))).all()

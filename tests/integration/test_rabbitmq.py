@@ -11,12 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
-from regmail.db.tables import mails
-from regmail.settings import Settings
+from tests.support.mailstate import none_unsent
 from tests.support.processes import start_regmail
 from tests.support.rabbitmq import delete_topology, queue_depth, unique_prefix
 from tests.support.servers import ServiceServer
@@ -38,16 +36,6 @@ async def rabbit(rabbitmq_server: ServiceServer) -> AsyncIterator[dict[str, obje
         "rabbitmq_retry_steps": STEPS,
     }
     await delete_topology(rabbitmq_server.url, prefix, STEPS)
-
-
-async def unsent(settings: Settings) -> int:
-    engine = create_engine(settings)
-    try:
-        async with engine.connect() as conn:
-            query = select(func.count()).select_from(mails).where(mails.c.status != "sent")
-            return int(await conn.scalar(query) or 0)
-    finally:
-        await engine.dispose()
 
 
 async def test_4xx_walks_the_retry_ladder_then_delivers_once(
@@ -112,10 +100,7 @@ async def test_three_workers_deliver_5000_sign_ups_once_each(
 
             await asyncio.gather(*(sign_up(range(n, 5000, 8)) for n in range(8)))
 
-        async def all_sent() -> bool:
-            return await unsent(settings) == 0
-
-        await eventually(all_sent, timeout=300, interval=0.5)
+        await eventually(lambda: none_unsent(settings), timeout=300, interval=0.5)
         elapsed = time.monotonic() - started
     finally:
         for process in processes:
@@ -187,10 +172,7 @@ async def test_broker_down_under_load_loses_nothing(
         statuses = Counter(s for _, s in answers)
         assert set(statuses) == {202}, f"sign-up must not fail while the broker is down: {statuses}"
 
-        async def all_sent() -> bool:
-            return await unsent(settings) == 0
-
-        await eventually(all_sent, timeout=180, interval=0.5)
+        await eventually(lambda: none_unsent(settings), timeout=180, interval=0.5)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)

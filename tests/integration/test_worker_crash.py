@@ -5,13 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from sqlalchemy import func, select
-
-from regmail.clock import utcnow
-from regmail.db.engine import create_engine
-from regmail.db.migrate import migrate
-from regmail.db.tables import mails
-from regmail.outbox.enqueue import NewMail, enqueue_mail
+from tests.support.mailstate import none_unsent, queue_mails
 from tests.support.processes import start_regmail
 from tests.support.service import make_settings
 from tests.support.smtp_sink import SmtpSink
@@ -32,13 +26,7 @@ async def test_killed_worker_loses_nothing(
         lease_seconds=3,
         worker_concurrency=CONCURRENCY,
     )
-    engine = create_engine(settings)
-    await migrate(engine)
-    async with engine.begin() as conn:
-        for i in range(MAILS):
-            mail = NewMail("activation", f"user{i}@example.com", "en", {"token": f"t{i}"})
-            await enqueue_mail(conn, mail, utcnow())
-    ids_in_db = await _mail_ids(engine)
+    ids_in_db = await queue_mails(settings, MAILS)
 
     log = tmp_path / "workers.log"
     doomed = start_regmail(settings, "worker", log=log, cwd=tmp_path)
@@ -52,11 +40,10 @@ async def test_killed_worker_loses_nothing(
 
     rescuer = start_regmail(settings, "worker", log=log, cwd=tmp_path)
     try:
-        await eventually(lambda: _all_sent(engine), timeout=120)
+        await eventually(lambda: none_unsent(settings), timeout=120)
     finally:
         rescuer.send_signal(signal.SIGTERM)
         assert rescuer.wait(timeout=30) == 0
-    await engine.dispose()
 
     counts = smtp_sink.message_ids()
     expected = {f"<{mail_id}@regmail.localhost>" for mail_id in ids_in_db}
@@ -70,16 +57,3 @@ async def test_killed_worker_loses_nothing(
 
 async def _delivered_at_least(sink: SmtpSink, n: int) -> bool:
     return sum(sink.message_ids().values()) >= n
-
-
-async def _mail_ids(engine) -> set[str]:
-    async with engine.connect() as conn:
-        return set((await conn.execute(select(mails.c.id))).scalars())
-
-
-async def _all_sent(engine) -> bool:
-    async with engine.connect() as conn:
-        pending = await conn.scalar(
-            select(func.count()).select_from(mails).where(mails.c.status != "sent")
-        )
-    return pending == 0

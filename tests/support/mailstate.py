@@ -1,0 +1,46 @@
+"""Queueing many mails at once and counting them by state, for the load tests and bench."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from regmail.clock import utcnow
+from regmail.db.engine import create_engine
+from regmail.db.migrate import migrate
+from regmail.db.tables import mails
+from regmail.outbox.enqueue import NewMail, enqueue_mail
+from regmail.settings import Settings
+
+BATCH = 500
+
+
+async def queue_mails(settings: Settings, count: int, prefix: str = "user") -> set[str]:
+    """Migrate, then enqueue `count` activation mails (as sign-ups would); their ids."""
+    engine = create_engine(settings)
+    ids: set[str] = set()
+    try:
+        await migrate(engine)
+        for start in range(0, count, BATCH):
+            async with engine.begin() as conn:
+                for i in range(start, min(count, start + BATCH)):
+                    mail = NewMail("activation", f"{prefix}{i}@example.com", "en", {"token": "t"})
+                    ids.add(await enqueue_mail(conn, mail, utcnow()))
+    finally:
+        await engine.dispose()
+    return ids
+
+
+async def count_mails(settings: Settings, *statuses: str) -> int:
+    """Mails in any of `statuses`."""
+    engine = create_engine(settings)
+    try:
+        query = select(func.count()).select_from(mails).where(mails.c.status.in_(statuses))
+        async with engine.connect() as conn:
+            return int(await conn.scalar(query) or 0)
+    finally:
+        await engine.dispose()
+
+
+async def none_unsent(settings: Settings) -> bool:
+    """Every mail is `sent` (a probe for `eventually`)."""
+    return await count_mails(settings, "queued", "sending", "retrying", "dead") == 0
