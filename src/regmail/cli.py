@@ -15,6 +15,7 @@ import uvicorn
 
 from regmail.api.app import create_app
 from regmail.db.migrate import migrate as run_migrations
+from regmail.eventloop import run_event_loop
 from regmail.logs import configure_logging
 from regmail.mail.sink import Mailbox, start_sink
 from regmail.ops import STATUSES, NotRetryable, get_mail, list_mails, retry_mail
@@ -46,7 +47,7 @@ def _run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
             loop.add_signal_handler(sig, stop.set)
         await main(stop)
 
-    asyncio.run(runner())
+    run_event_loop(runner())
 
 
 @app.command()
@@ -137,7 +138,7 @@ def dev(
         public_url=f"http://127.0.0.1:{port}",
     )
     try:
-        asyncio.run(_dev(settings))
+        run_event_loop(_dev(settings))
     except OSError as error:
         typer.echo(f"regmail dev could not start: {error}", err=True)
         raise typer.Exit(1) from None

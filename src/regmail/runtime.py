@@ -12,6 +12,7 @@ from regmail.brokers.base import Broker
 from regmail.brokers.db import DbBroker
 from regmail.brokers.factory import make_broker
 from regmail.db.engine import create_engine
+from regmail.db.group_commit import GroupCommit
 from regmail.mail.render import Renderer
 from regmail.mail.sink import Mailbox
 from regmail.mail.smtp import SmtpPool, parse_smtp_url
@@ -25,6 +26,7 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     outbox: DbBroker  # the transactional outbox: the queue itself with broker=db
+    writes: GroupCommit  # the worker's writes, committed in groups
     broker: Broker  # what workers consume from
     hashing: PasswordHashing
     accounts: AccountService
@@ -33,11 +35,12 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings, mailbox: Mailbox | None = None) -> Runtime:
         engine = create_engine(settings)
-        outbox = DbBroker(engine, settings.lease_seconds, settings.worker_poll_seconds)
+        writes = GroupCommit(engine)
+        outbox = DbBroker(engine, settings.lease_seconds, settings.worker_poll_seconds, writes)
         broker = make_broker(settings, outbox)
         hashing = PasswordHashing(settings)
         accounts = AccountService(engine, hashing, settings, on_enqueued=outbox.wake)
-        return cls(settings, engine, outbox, broker, hashing, accounts, mailbox)
+        return cls(settings, engine, outbox, writes, broker, hashing, accounts, mailbox)
 
     @property
     def relays(self) -> bool:
@@ -54,7 +57,7 @@ class Runtime:
         )
         renderer = Renderer(s.mail_from, s.public_url)
         policy = RetryPolicy.from_settings(s)
-        return Delivery(self.engine, renderer, pool, policy, s.lease_seconds), pool
+        return Delivery(self.writes, renderer, pool, policy, s.lease_seconds), pool
 
     async def close(self) -> None:
         await self.broker.close()

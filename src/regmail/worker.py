@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import Update, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import BindParameter, Row, bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.brokers.base import Ack, Broker, Dead, Message, Outcome, RetryAt
 from regmail.clock import utcnow
 from regmail.db.engine import DATABASE_ERRORS
+from regmail.db.group_commit import GroupCommit
 from regmail.db.tables import mails
 from regmail.mail.render import MailToRender, Renderer
 from regmail.mail.smtp import SendFailure, SmtpPool, classify
@@ -40,13 +43,13 @@ class _Claim:
 class Delivery:
     def __init__(
         self,
-        engine: AsyncEngine,
+        writes: GroupCommit,
         renderer: Renderer,
         smtp: SmtpPool,
         policy: RetryPolicy,
         lease_seconds: float,
     ) -> None:
-        self._engine = engine
+        self._writes = writes
         self._renderer = renderer
         self._smtp = smtp
         self._policy = policy
@@ -74,38 +77,51 @@ class Delivery:
 
     async def _claim(self, mail_id: str) -> _Claim | Outcome:
         """Mark the mail `sending` under a lease, or say why there is nothing to send."""
+        return await self._writes.add(self._claim_batch, mail_id)
+
+    async def _claim_batch(
+        self, conn: AsyncConnection, mail_ids: Sequence[str]
+    ) -> list[_Claim | Outcome]:
+        """One UPDATE claims every due mail of the batch; the others are looked at one by one."""
         now = utcnow()
-        async with self._engine.begin() as conn:
-            row = (await conn.execute(select(mails).where(mails.c.id == mail_id))).first()
-            if row is None:
-                log.error("unknown_mail", mail_id=mail_id)
-                return Dead("unknown-mail")
-            if row.status in ("sent", "dead"):
-                return Ack()  # a redelivery: the outcome is already recorded
-            if row.status == "sending" and row.sending_until > now:
-                return RetryAt(row.sending_until, "in flight in another worker")
-            if row.status == "retrying" and row.next_attempt_at > now:
-                return RetryAt(row.next_attempt_at, "not due yet")  # an early redelivery
-            if row.expires_at is not None and row.expires_at <= now:
-                await conn.execute(_outcome_update(mail_id, row.attempts, now, "dead", "expired"))
-                return Dead("expired")
-            taken = await conn.execute(
-                update(mails)
-                .where(mails.c.id == mail_id, mails.c.attempts == row.attempts)
-                .values(
-                    status="sending",
-                    attempts=row.attempts + 1,
-                    sending_until=now + self._lease,
-                    updated_at=now,
-                )
-            )
-            if taken.rowcount != 1:
-                return RetryAt(now + self._lease, "claimed by another worker")
-        mail = MailToRender(
-            row.id, row.kind, row.recipient, row.locale, row.payload, row.expires_at
+        params = {"b_ids": list(mail_ids), "b_now": now, "b_until": now + self._lease}
+        claimed = {row.id: row for row in await conn.execute(_CLAIM_DUE, params)}
+        return [
+            _claim_of(claimed[mail_id])
+            if mail_id in claimed
+            else await self._why_not(conn, mail_id)
+            for mail_id in mail_ids
+        ]
+
+    async def _why_not(self, conn: AsyncConnection, mail_id: str) -> _Claim | Outcome:
+        """A mail the batch could not claim: already done, not due, expired, or a race lost."""
+        now = utcnow()
+        row = (await conn.execute(_MAIL_BY_ID, {"b_id": mail_id})).first()
+        if row is None:
+            log.error("unknown_mail", mail_id=mail_id)
+            return Dead("unknown-mail")
+        if row.status in ("sent", "dead"):
+            return Ack()  # a redelivery: the outcome is already recorded
+        if row.status == "sending" and row.sending_until > now:
+            return RetryAt(row.sending_until, "in flight in another worker")
+        if row.status == "retrying" and row.next_attempt_at > now:
+            return RetryAt(row.next_attempt_at, "not due yet")  # an early redelivery
+        if row.expires_at is not None and row.expires_at <= now:
+            await conn.execute(_OUTCOME, _outcome(mail_id, row.attempts, "dead", reason="expired"))
+            return Dead("expired")
+        taken = await conn.execute(
+            _CLAIM,
+            {
+                "b_id": mail_id,
+                "b_attempts": row.attempts,
+                "b_next": row.attempts + 1,
+                "b_until": now + self._lease,
+                "b_now": now,
+            },
         )
-        budget_attempts = row.attempts + 1 - row.attempts_before_replay
-        return _Claim(mail, row.attempts + 1, budget_attempts, row.replayed_at or row.created_at)
+        if taken.rowcount != 1:
+            return RetryAt(now + self._lease, "claimed by another worker")
+        return _claim_of(row._replace(attempts=row.attempts + 1))
 
     async def _failed(self, claim: _Claim, failure: SendFailure) -> Outcome:
         mail_id = claim.mail.id
@@ -141,10 +157,10 @@ class Delivery:
         last_reply: str | None = None,
         next_attempt_at: datetime | None = None,
     ) -> None:
-        statement = _outcome_update(mail_id, attempts, utcnow(), status, reason, last_reply)
-        await self._record(statement.values(next_attempt_at=next_attempt_at))
+        params = _outcome(mail_id, attempts, status, reason, last_reply, next_attempt_at)
+        await self._record(params)
 
-    async def _record(self, statement: Update) -> None:
+    async def _record(self, params: dict[str, object]) -> None:
         """Write an outcome, riding out a short database outage.
 
         Giving up too early after a 250 would let the lease expire and send the mail
@@ -154,8 +170,7 @@ class Delivery:
         delay = 0.1
         while True:
             try:
-                async with self._engine.begin() as conn:
-                    await conn.execute(statement)
+                await self._writes.add(_write_outcomes, params)
                 return
             except DATABASE_ERRORS as error:
                 if time.monotonic() + delay > deadline:
@@ -165,27 +180,86 @@ class Delivery:
                 delay = min(delay * 2, 2.0)
 
 
-def _outcome_update(
+# Built once, executed with parameters: building statements per mail cost a visible
+# share of a worker's CPU time.
+_MAIL_BY_ID = select(mails).where(mails.c.id == bindparam("b_id"))
+_DUE: BindParameter[datetime] = bindparam("b_now")
+_CLAIM_DUE = (
+    update(mails)
+    .where(
+        mails.c.id.in_(bindparam("b_ids", expanding=True)),
+        mails.c.status.not_in(("sent", "dead")),
+        or_(mails.c.status != "sending", mails.c.sending_until <= _DUE),
+        or_(mails.c.status != "retrying", mails.c.next_attempt_at <= _DUE),
+        or_(mails.c.expires_at.is_(None), mails.c.expires_at > _DUE),
+    )
+    .values(
+        status="sending",
+        attempts=mails.c.attempts + 1,
+        sending_until=bindparam("b_until"),
+        updated_at=_DUE,
+    )
+    .returning(*mails.c)
+)
+_CLAIM = (
+    update(mails)
+    .where(mails.c.id == bindparam("b_id"), mails.c.attempts == bindparam("b_attempts"))
+    .values(
+        status="sending",
+        attempts=bindparam("b_next"),
+        sending_until=bindparam("b_until"),
+        updated_at=bindparam("b_now"),
+    )
+)
+# Guarded by `attempts`: a worker whose lease was taken over does not overwrite the
+# outcome of the attempt that replaced it. The SET clause comes from the parameters.
+_OUTCOME = update(mails).where(
+    mails.c.id == bindparam("b_id"), mails.c.attempts == bindparam("b_attempts")
+)
+
+
+def _claim_of(row: Row[Any]) -> _Claim:
+    """The claim of a row whose `attempts` already counts the attempt about to be made."""
+    mail = MailToRender(row.id, row.kind, row.recipient, row.locale, row.payload, row.expires_at)
+    budget_attempts = row.attempts - row.attempts_before_replay
+    return _Claim(mail, row.attempts, budget_attempts, row.replayed_at or row.created_at)
+
+
+async def _write_outcomes(
+    conn: AsyncConnection, outcomes: Sequence[dict[str, object]]
+) -> list[None]:
+    """One executemany per set of columns written."""
+    groups: dict[frozenset[str], list[dict[str, object]]] = {}
+    for params in outcomes:
+        groups.setdefault(frozenset(params), []).append(params)
+    for group in groups.values():
+        await conn.execute(_OUTCOME, group)
+    return [None] * len(outcomes)
+
+
+def _outcome(
     mail_id: str,
     attempts: int,
-    now: datetime,
     status: str,
     reason: str | None = None,
     last_reply: str | None = None,
-) -> Update:
-    values: dict[str, object] = {
+    next_attempt_at: datetime | None = None,
+) -> dict[str, object]:
+    now = utcnow()
+    params: dict[str, object] = {
+        "b_id": mail_id,
+        "b_attempts": attempts,
         "status": status,
         "updated_at": now,
         "sending_until": None,
         "dead_reason": reason,
+        "next_attempt_at": next_attempt_at,
     }
     if last_reply is not None:
-        values["last_reply"] = last_reply[:1000]
+        params["last_reply"] = last_reply[:1000]
     if status == "sent":
-        values["sent_at"] = now
-    # Guarded by `attempts`: a worker whose lease was taken over does not overwrite the
-    # outcome of the attempt that replaced it.
-    return update(mails).where(mails.c.id == mail_id, mails.c.attempts == attempts).values(values)
+        params["sent_at"] = now
+    return params
 
 
 async def run_worker(

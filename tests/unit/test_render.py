@@ -76,3 +76,15 @@ def test_unknown_locale_falls_back_to_english() -> None:
 def test_mail_from_must_be_an_address() -> None:
     with pytest.raises(ValueError, match="MAIL_FROM"):
         Renderer("nobody", "https://x")
+
+
+@pytest.mark.parametrize("recipient", ["ada@example.com\r\nBcc: eve@example.com", "a@b.c\nX: y"])
+def test_a_line_break_in_the_recipient_is_refused_not_sent_as_a_header(recipient: str) -> None:
+    with pytest.raises(ValueError, match="line break"):
+        renderer.render(mail(recipient=recipient))
+
+
+def test_non_ascii_display_name_in_mail_from_is_encoded() -> None:
+    rendered = Renderer("注册服务 <no-reply@example.com>", "https://x").render(mail())
+    assert rendered.data.isascii()
+    assert parse(rendered.data)["From"] == "注册服务 <no-reply@example.com>"

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import CursorResult, Row, bindparam, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from regmail.brokers.base import Ack, Dead, Handler, Message, Outcome, RetryAt
 from regmail.clock import utcnow
 from regmail.db.engine import DATABASE_ERRORS, DB_TIMEOUT_SECONDS, asyncpg_dsn
+from regmail.db.group_commit import GroupCommit
 from regmail.db.tables import outbox
 from regmail.outbox.enqueue import OUTBOX_CHANNEL, enqueue_outbox_rows
 
@@ -42,8 +44,15 @@ class DbBroker:
     name = "db"
     counts_redeliveries = True
 
-    def __init__(self, engine: AsyncEngine, lease_seconds: float, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        lease_seconds: float,
+        poll_seconds: float,
+        writes: GroupCommit | None = None,
+    ) -> None:
         self._engine = engine
+        self._writes = writes or GroupCommit(engine)
         self._lease = timedelta(seconds=lease_seconds)
         self._poll_seconds = poll_seconds
         self._wakeup = asyncio.Event()
@@ -169,8 +178,7 @@ class DbBroker:
             .values(lease_until=now + self._lease, deliveries=outbox.c.deliveries + 1)
             .returning(outbox.c.id, outbox.c.mail_id, outbox.c.key, outbox.c.deliveries)
         )
-        async with self._engine.begin() as conn:
-            rows = (await conn.execute(claim)).all()
+        rows = await self._writes.run(lambda conn: _all(conn.execute(claim)))
         return [_Claimed(r.id, Message(r.mail_id, r.key, r.deliveries)) for r in rows]
 
     async def _run(self, handler: Handler, item: _Claimed) -> None:
@@ -188,20 +196,7 @@ class DbBroker:
             log.warning("settle_failed", mail_id=item.message.mail_id, error=repr(error))
 
     async def _settle(self, row_id: int, outcome: Outcome) -> None:
-        where = outbox.c.id == row_id
-        async with self._engine.begin() as conn:
-            if isinstance(outcome, Ack):
-                await conn.execute(delete(outbox).where(where))
-            elif isinstance(outcome, RetryAt):
-                await conn.execute(
-                    update(outbox).where(where).values(available_at=outcome.when, lease_until=None)
-                )
-            elif isinstance(outcome, Dead):
-                await conn.execute(
-                    update(outbox)
-                    .where(where)
-                    .values(status="dead", dead_reason=outcome.reason, lease_until=None)
-                )
+        await self._writes.add(_settle_batch, (row_id, outcome))
 
     async def prepare(self) -> None:
         pass  # the migrations create the outbox table
@@ -211,3 +206,39 @@ class DbBroker:
 
     async def close(self) -> None:
         pass
+
+
+# Built once, executed with parameters (see worker.py).
+_ACKED = delete(outbox).where(outbox.c.id.in_(bindparam("b_ids", expanding=True)))
+_LATER = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"))
+    .values(available_at=bindparam("b_when"), lease_until=None)
+)
+_DEAD = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"))
+    .values(status="dead", dead_reason=bindparam("b_reason"), lease_until=None)
+)
+
+
+async def _settle_batch(
+    conn: AsyncConnection, settled: Sequence[tuple[int, Outcome]]
+) -> list[None]:
+    """Acked rows go in one DELETE; the others in one executemany per kind."""
+    acked = [row_id for row_id, outcome in settled if isinstance(outcome, Ack)]
+    later = [{"b_id": row_id, "b_when": outcome.when}
+             for row_id, outcome in settled if isinstance(outcome, RetryAt)]  # fmt: skip
+    dead = [{"b_id": row_id, "b_reason": outcome.reason}
+            for row_id, outcome in settled if isinstance(outcome, Dead)]  # fmt: skip
+    if acked:
+        await conn.execute(_ACKED, {"b_ids": acked})
+    if later:
+        await conn.execute(_LATER, later)
+    if dead:
+        await conn.execute(_DEAD, dead)
+    return [None] * len(settled)
+
+
+async def _all(result: Awaitable[CursorResult[Any]]) -> Sequence[Row[Any]]:
+    return (await result).all()

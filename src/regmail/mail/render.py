@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from regmail.mail.mime import alternative, encode_header_text, refuse_line_breaks
 
 LOCALES = ("en", "zh-CN")
 DEFAULT_LOCALE = "en"
@@ -57,8 +56,11 @@ class Renderer:
         display_name, self._sender = parseaddr(mail_from)
         if "@" not in self._sender:
             raise ValueError(f"REGMAIL_MAIL_FROM is not an address: {mail_from!r}")
-        local, _, self._domain = self._sender.rpartition("@")
-        self._from = Address(display_name=display_name, username=local, domain=self._domain)
+        self._domain = self._sender.rpartition("@")[2]
+        self._from = formataddr((display_name, self._sender), charset="utf-8")
+        self._subjects = {
+            key: encode_header_text("Subject", value) for key, value in SUBJECTS.items()
+        }
         self._public_url = public_url.rstrip("/")
 
     def message_id(self, mail_id: str) -> str:
@@ -82,15 +84,15 @@ class Renderer:
             context["expires"] = expires.strftime("%Y-%m-%d %H:%M") if expires else ""
         text = self._env.get_template(f"{mail.kind}.{locale}.txt").render(context)
         html = self._env.get_template(f"{mail.kind}.{locale}.html").render(context)
-        message = EmailMessage(policy=SMTP)
-        message["From"] = self._from
-        message["To"] = mail.recipient
-        message["Subject"] = context["subject"]
-        message["Date"] = format_datetime(datetime.now().astimezone())
-        message["Message-ID"] = self.message_id(mail.id)
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(text)
-        message.add_alternative(html, subtype="html")
+        refuse_line_breaks(mail.recipient)
+        headers = [
+            ("From", self._from),
+            ("To", mail.recipient),
+            ("Subject", self._subjects[(mail.kind, locale)]),
+            ("Date", format_datetime(datetime.now().astimezone())),
+            ("Message-ID", self.message_id(mail.id)),
+            ("Auto-Submitted", "auto-generated"),
+        ]
         return RenderedMail(
             sender=self._sender,
             recipient=mail.recipient,
@@ -98,5 +100,5 @@ class Renderer:
             subject=context["subject"],
             text=text,
             html=html,
-            data=message.as_bytes(),
+            data=alternative(headers, text, html),
         )
