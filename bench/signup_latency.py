@@ -55,6 +55,27 @@ async def main(url: str, clients: int, seconds: float) -> dict[str, float]:
     }
 
 
+async def steady(url: str, rate: float, seconds: float) -> dict[str, float]:
+    """Open loop: a sign-up every 1/rate s whatever the answers take (as real users do)."""
+
+    async def register(client: httpx.AsyncClient) -> int:
+        body = {"email": f"e2e-{uuid.uuid4().hex}@example.com", "password": "correct horse"}
+        return (await client.post("/v1/registrations", json=body)).status_code
+
+    limits = httpx.Limits(max_connections=256)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        started = time.perf_counter()
+        sent: list[asyncio.Task[int]] = []
+        for i in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))  # pacing
+            sent.append(asyncio.create_task(register(client)))
+        codes = await asyncio.gather(*sent)
+        elapsed = time.perf_counter() - started
+    accepted = sum(1 for code in codes if code == 202)
+    return {"accepted": accepted, "errors": len(codes) - accepted,
+            "achieved_per_s": round(accepted / elapsed, 1)}  # fmt: skip
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000")

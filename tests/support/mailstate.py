@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from regmail.clock import utcnow
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
-from regmail.db.tables import mails
+from regmail.db.tables import mails, outbox
 from regmail.outbox.enqueue import NewMail, enqueue_mail
 from regmail.settings import Settings
 
@@ -37,6 +37,16 @@ async def count_mails(settings: Settings, *statuses: str) -> int:
         query = select(func.count()).select_from(mails).where(mails.c.status.in_(statuses))
         async with engine.connect() as conn:
             return int(await conn.scalar(query) or 0)
+    finally:
+        await engine.dispose()
+
+
+async def count_outbox(settings: Settings) -> int:
+    """Outbox rows not yet relayed (or, with broker=db, not yet delivered)."""
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(outbox)) or 0)
     finally:
         await engine.dispose()
 

@@ -26,6 +26,7 @@ class SmtpSink:
         self._starts = 0
         self.dump = directory / f"sink-{self.port}-0.dump"
         self._process: subprocess.Popen[bytes] | None = None
+        self._tally: tuple[Path, int, int] = (self.dump, 0, 0)  # dump, bytes read, messages
 
     @property
     def url(self) -> str:
@@ -62,6 +63,25 @@ class SmtpSink:
             self._process.send_signal(signal.SIGTERM)
             self._process.wait(timeout=10)
             self._process = None
+
+    def received(self) -> int:
+        """How many messages reached the sink since the last (re)start.
+
+        Cheap enough to poll during a benchmark: each call reads only what was appended
+        since the last one, up to its last complete line.
+        """
+        if self._tally[0] != self.dump:
+            self._tally = (self.dump, 0, 0)
+        if not self.dump.exists():
+            return 0
+        _, offset, count = self._tally
+        with self.dump.open("rb") as dump:
+            dump.seek(offset)
+            appended = dump.read()
+        complete = appended.rfind(b"\n") + 1
+        count += appended[:complete].count(b"Message-ID:")
+        self._tally = (self.dump, offset + complete, count)
+        return count
 
     def message_ids(self) -> Counter[str]:
         """How many times each Message-ID reached the sink since the last (re)start."""
