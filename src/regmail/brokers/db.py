@@ -5,6 +5,8 @@ has passed the row is due again for any worker. SQLite serialises the claim with
 BEGIN IMMEDIATE; PostgreSQL with FOR UPDATE SKIP LOCKED, so many workers claim
 different rows at once. On PostgreSQL workers also LISTEN for the NOTIFY that each
 enqueue sends at commit; NOTIFY is not durable, so polling stays as the fallback.
+SQLite has no NOTIFY: workers read `PRAGMA data_version` (which changes when another
+connection commits, and costs no lock) every few milliseconds, and claim only then.
 A database outage pauses claiming with backoff; it never ends the worker.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,6 +35,7 @@ from regmail.outbox.enqueue import OUTBOX_CHANNEL, enqueue_outbox_rows
 log = structlog.get_logger(__name__)
 
 MAX_OUTAGE_BACKOFF_SECONDS = 5.0
+SQLITE_WATCH_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,9 @@ class DbBroker:
         self.wake()
 
     async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
-        listener = (
-            asyncio.create_task(self._listen(stop))
-            if self._engine.dialect.name == "postgresql"
-            else None
-        )
+        watch = {"postgresql": self._listen, "sqlite": self._watch_sqlite}
+        watcher = watch.get(self._engine.dialect.name)
+        listener = asyncio.create_task(watcher(stop)) if watcher else None
         try:
             await self._consume(handler, concurrency, stop)
         finally:
@@ -158,6 +160,31 @@ class DbBroker:
                 waiter.cancel()
         finally:
             conn.terminate()
+
+    async def _watch_sqlite(self, stop: asyncio.Event) -> None:
+        """Wake when another connection (an API process, say) has committed."""
+        while not stop.is_set():
+            try:
+                await self._watch_sqlite_once(stop)
+            except (*DATABASE_ERRORS, sqlite3.Error):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), MAX_OUTAGE_BACKOFF_SECONDS)
+
+    async def _watch_sqlite_once(self, stop: asyncio.Event) -> None:
+        async with self._engine.connect() as conn:
+            # The driver's own connection: through SQLAlchemy every statement would
+            # begin a transaction, and ours begin IMMEDIATE (the write lock).
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            seen = None
+            while not stop.is_set():
+                async with driver.execute("PRAGMA data_version") as cursor:
+                    version = (await cursor.fetchone())[0]
+                if version != seen:
+                    seen = version
+                    self._wakeup.set()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), SQLITE_WATCH_SECONDS)
 
     async def _claim(self, limit: int) -> list[_Claimed]:
         now = utcnow()
