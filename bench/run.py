@@ -40,10 +40,12 @@ from bench.report import BROKERS, markdown, plots
 from bench.signup_latency import main as signup_probe
 from bench.signup_latency import steady
 from regmail.db.engine import create_engine
+from regmail.db.migrate import migrate as run_migrations
 from regmail.db.tables import mails
+from regmail.runtime import Runtime
 from regmail.settings import Settings
 from tests.support.mailstate import count_mails, count_outbox, queue_mails
-from tests.support.processes import settings_env, start_regmail
+from tests.support.processes import start_regmail
 from tests.support.servers import PostgresServer, ServiceServer
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import free_port, wait_for_port
@@ -92,7 +94,7 @@ class Bench:
 
     def signup_latency(self) -> dict[str, float]:
         self.sink.start("-w", "2")
-        seconds = 6 if self.quick else 30
+        seconds = 5 if self.quick else 30
         regmail = self.median(self._regmail_signups, 8, seconds)
         sync = self.median(self._sync_signups, 8, seconds)
         return {
@@ -137,7 +139,7 @@ class Bench:
 
     def signup_throughput(self, postgres: PostgresServer) -> dict[str, float]:
         self.sink.start()
-        seconds = 6 if self.quick else 20
+        seconds = 5 if self.quick else 20
         ceiling = self.median(hashing_ceiling, seconds)["per_s"]
         sqlite = self.median(self._saturate, seconds)
         url = asyncio.run(postgres.create_database())
@@ -219,7 +221,7 @@ class Bench:
             start_regmail(settings, "worker", log=log, cwd=self.work) for _ in range(workers)
         ]
         try:
-            figures["mails_per_s"] = _receipt_rate(self.sink, received + count)
+            figures["mails_per_s"] = _receipt_rate(self.sink, received, count)
             figures.update(_process_cost([p.pid for p in started], count))
         finally:
             _stop([p for p in (*started, relay) if p is not None])
@@ -241,7 +243,7 @@ class Bench:
             PEER_WORKERS[peer], cwd=ROOT, env=env, stdout=quiet, stderr=quiet
         )
         try:
-            return {"mails_per_s": _receipt_rate(self.sink, received + count)}
+            return {"mails_per_s": _receipt_rate(self.sink, received, count)}
         finally:
             _stop([process])
 
@@ -250,7 +252,7 @@ class Bench:
     def end_to_end(self, servers: dict[str, Any]) -> dict[str, dict[str, float]]:
         """Sign-ups at a steady rate; time from the sign-up's commit to the mail sent."""
         self.sink.start()
-        seconds = 5 if self.quick else 20
+        seconds = 4 if self.quick else 20
         results: dict[str, dict[str, float]] = {}
         for broker in BROKERS:
             run = partial(self._end_to_end, E2E_RATE, seconds)
@@ -318,16 +320,17 @@ class Bench:
             asyncio.run(servers["postgres"].drop_database(values["database_url"]))
 
     def _migrate(self, settings: Settings) -> None:
-        done = subprocess.run(
-            [sys.executable, "-m", "regmail", "migrate"],
-            env=settings_env(settings),
-            cwd=self.work,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(done.stderr)
+        """What `regmail migrate` does, in this process (a subprocess costs a second)."""
+
+        async def migrate() -> None:
+            runtime = Runtime.build(settings)
+            try:
+                await run_migrations(runtime.engine)
+                await runtime.broker.prepare()
+            finally:
+                await runtime.close()
+
+        asyncio.run(migrate())
 
 
 # ---- measurements ----
@@ -408,13 +411,15 @@ def _relay_rate(settings: Settings, count: int, limit_seconds: float = 600) -> f
     return round(first[1] / max(time.monotonic() - first[0], 1e-3), 1)
 
 
-def _receipt_rate(sink: SmtpSink, total: int, limit_seconds: float = 600) -> float:
-    """Mails/s from the first receipt at the sink to the `total`-th: start-up excluded."""
+def _receipt_rate(sink: SmtpSink, before: int, count: int, limit_seconds: float = 600) -> float:
+    """Mails/s at the sink, which had `before` messages, from the first of `count` new ones
+    to the last: the workers' start-up is excluded."""
+    total = before + count
     deadline = time.monotonic() + limit_seconds
     first: tuple[float, int] | None = None
     while (received := sink.received()) < total:
         now = time.monotonic()
-        if first is None and received > 0:
+        if first is None and received > before:
             first = (now, received)
         if now > deadline:
             raise TimeoutError(f"{total} mails not received within {limit_seconds} s")
@@ -497,6 +502,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bench = Bench(args.quick, Path(tmp))
         scenarios: dict[str, Any] = {}
+        durations: dict[str, float] = {}  # seconds per scenario, to keep --quick quick
         steps = [
             ("signup_latency", bench.signup_latency),
             ("signup_throughput", lambda: bench.signup_throughput(servers["postgres"])),
@@ -509,7 +515,9 @@ def main() -> None:
             task = progress.add_task("benchmarks", total=len(steps))
             for name, run in steps:
                 progress.update(task, description=name)
+                started = time.monotonic()
                 outcome = run()
+                durations[name] = round(time.monotonic() - started, 1)
                 if name == "delivery":
                     scenarios.update(outcome)
                 else:
@@ -517,10 +525,16 @@ def main() -> None:
                 progress.advance(task)
         bench.sink.stop()
     if args.only:  # a partial run is for looking, not for the results directory
-        print(json.dumps(scenarios, indent=2))
+        print(json.dumps({**scenarios, "durations": durations}, indent=2))
         print(markdown({"scenarios": scenarios}))
         return
-    result = {"machine": machine(), "quick": args.quick, "scenarios": scenarios}
+    result = {
+        "machine": machine(),
+        "quick": args.quick,
+        "command": " ".join(["bench/run", *sys.argv[1:]]),
+        "scenarios": scenarios,
+        "durations_s": durations,
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     (RESULTS / f"{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
