@@ -42,6 +42,7 @@ from bench.signup_latency import steady
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate as run_migrations
 from regmail.db.tables import mails
+from regmail.mail.sealing import new_key
 from regmail.runtime import Runtime
 from regmail.settings import Settings
 from tests.support.mailstate import count_mails, count_outbox, queue_mails
@@ -74,6 +75,7 @@ class Bench:
         self.work = work
         self.repeats = 1 if quick else 3
         self.sink = SmtpSink(work)
+        self.secret_key = new_key()  # one key for every process of the run
 
     def settings(self, **values: Any) -> Settings:
         base: dict[str, Any] = {
@@ -83,6 +85,7 @@ class Bench:
             "mails_per_address_per_hour": 10**6,
             "resend_cooldown_seconds": 0,
             "log_level": "warning",
+            "secret_key": self.secret_key,
         }
         return Settings(_env_file=None, **{**base, **values})  # type: ignore[call-arg]
 

@@ -17,6 +17,7 @@ from regmail.api.app import create_app
 from regmail.db.migrate import migrate as run_migrations
 from regmail.eventloop import run_event_loop
 from regmail.logs import configure_logging
+from regmail.mail.sealing import new_key
 from regmail.mail.sink import Mailbox, start_sink
 from regmail.ops import STATUSES, NotRetryable, get_mail, list_mails, retry_mail
 from regmail.outbox.relay import run_relay
@@ -224,6 +225,12 @@ def messages_retry(mail_id: str) -> None:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{view.id} queued again")
+
+
+@app.command("secret-key")
+def secret_key() -> None:
+    """Print a new key for REGMAIL_SECRET_KEY (32 random bytes, base64url)."""
+    typer.echo(new_key())
 
 
 CONFIG_PREAMBLE = """# Configuration

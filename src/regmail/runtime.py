@@ -14,6 +14,7 @@ from regmail.brokers.factory import make_broker
 from regmail.db.engine import create_engine
 from regmail.db.group_commit import GroupCommit
 from regmail.mail.render import Renderer
+from regmail.mail.sealing import Sealer
 from regmail.mail.sink import Mailbox
 from regmail.mail.smtp import SmtpPool, parse_smtp_url
 from regmail.retry import RetryPolicy
@@ -30,6 +31,7 @@ class Runtime:
     broker: Broker  # what workers consume from
     hashing: PasswordHashing
     accounts: AccountService
+    sealer: Sealer  # seals mail payloads at rest (API) and opens them (worker)
     mailbox: Mailbox | None = None
 
     @classmethod
@@ -39,8 +41,9 @@ class Runtime:
         outbox = DbBroker(engine, settings.lease_seconds, settings.worker_poll_seconds, writes)
         broker = make_broker(settings, outbox)
         hashing = PasswordHashing(settings)
-        accounts = AccountService(engine, hashing, settings, on_enqueued=outbox.wake)
-        return cls(settings, engine, outbox, writes, broker, hashing, accounts, mailbox)
+        sealer = Sealer.from_settings(settings)
+        accounts = AccountService(engine, hashing, settings, sealer, on_enqueued=outbox.wake)
+        return cls(settings, engine, outbox, writes, broker, hashing, accounts, sealer, mailbox)
 
     @property
     def relays(self) -> bool:
@@ -57,7 +60,8 @@ class Runtime:
         )
         renderer = Renderer(s.mail_from, s.public_url)
         policy = RetryPolicy.from_settings(s)
-        return Delivery(self.writes, renderer, pool, policy, s.lease_seconds), pool
+        delivery = Delivery(self.writes, renderer, pool, policy, s.lease_seconds, self.sealer)
+        return delivery, pool
 
     async def close(self) -> None:
         await self.broker.close()

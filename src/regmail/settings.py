@@ -8,6 +8,7 @@ The reference in docs/configuration.md is generated from the field descriptions 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -93,6 +94,25 @@ class Settings(BaseSettings):
     )
     admin_token: SecretStr | None = Field(
         None, description="Bearer token for /v1/admin/*. Unset: the admin API is disabled."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Key sealing mail payloads (the raw activation token) at rest with AES-256-GCM: "
+            "32 bytes in base64url, from `regmail secret-key`. The same on every process. "
+            "Unset: read from `secret_key_file`, created there if missing (one machine only)."
+        ),
+    )
+    secret_keys_previous: SecretStr = Field(
+        SecretStr(""),
+        description=(
+            "Earlier secret keys, comma-separated: mail sealed with them still opens. To "
+            "rotate, move the current key here and set a new `secret_key`."
+        ),
+    )
+    secret_key_file: Path = Field(
+        Path("regmail-secret.key"),
+        description="Where the key lives when `secret_key` is unset (mode 0600).",
     )
     token_ttl_seconds: int = Field(
         24 * 3600, ge=60, description="How long an activation link works."

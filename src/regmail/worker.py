@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from regmail.db.engine import DATABASE_ERRORS
 from regmail.db.group_commit import GroupCommit
 from regmail.db.tables import mails
 from regmail.mail.render import MailToRender, Renderer
+from regmail.mail.sealing import Sealer, SealError
 from regmail.mail.smtp import SendFailure, SmtpPool, classify
 from regmail.metrics import MAILS, SMTP_SECONDS
 from regmail.retry import RetryPolicy
@@ -48,8 +49,10 @@ class Delivery:
         smtp: SmtpPool,
         policy: RetryPolicy,
         lease_seconds: float,
+        sealer: Sealer,
     ) -> None:
         self._writes = writes
+        self._sealer = sealer
         self._renderer = renderer
         self._smtp = smtp
         self._policy = policy
@@ -60,6 +63,11 @@ class Delivery:
         if not isinstance(claim, _Claim):
             return claim
         mail = claim.mail
+        try:
+            mail = replace(mail, payload=self._sealer.open(mail.id, mail.payload))
+        except SealError as error:  # a key missing from the settings: an operator's fix
+            log.error("payload_sealed_with_unknown_key", mail_id=mail.id, error=str(error))
+            return await self._dead(mail.id, claim.attempts, "secret-key", str(error))
         try:
             rendered = self._renderer.render(mail)
         except Exception as error:  # a template bug: retrying will not fix it
@@ -259,6 +267,9 @@ def _outcome(
         params["last_reply"] = last_reply[:1000]
     if status == "sent":
         params["sent_at"] = now
+        # The secret (the raw token) has done its job; a dead mail keeps its sealed payload
+        # so that an operator's replay can still send it.
+        params["payload"] = {}
     return params
 
 

@@ -202,3 +202,20 @@ async def test_health_readiness_and_metrics(
         await svc.wait_for_rows(lambda r: r.status == "sent")
         after = sent_total((await svc.client.get("/metrics")).text)
         assert after == before + 1
+
+
+async def test_the_raw_token_is_never_stored_and_the_sealed_one_goes_once_sent(
+    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
+) -> None:
+    url, mailbox = aiosmtpd_server
+    settings = make_settings(tmp_path, smtp_url=url)
+    async with running_service(settings) as svc:
+        await svc.register("secret@example.com")
+        [mail] = await mails_to(mailbox, "secret@example.com")
+        token = token_of(mail.links[0])
+        [row] = await svc.wait_for_rows(lambda r: r.status == "sent")
+        assert row.payload == {}  # scrubbed once sent
+        # Every byte SQLite wrote for this database, the write-ahead log included.
+        stored = b"".join(p.read_bytes() for p in tmp_path.glob("regmail.db*"))
+        assert token.encode() not in stored
+        assert b"secret@example.com" in stored  # the read sees the rows: it can fail

@@ -8,6 +8,7 @@ from regmail.clock import utcnow
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
 from regmail.db.tables import mails, outbox
+from regmail.mail.sealing import Sealer
 from regmail.outbox.enqueue import NewMail, enqueue_mail
 from regmail.settings import Settings
 
@@ -17,6 +18,7 @@ BATCH = 500
 async def queue_mails(settings: Settings, count: int, prefix: str = "user") -> set[str]:
     """Migrate, then enqueue `count` activation mails (as sign-ups would); their ids."""
     engine = create_engine(settings)
+    sealer = Sealer.from_settings(settings)
     ids: set[str] = set()
     try:
         await migrate(engine)
@@ -24,7 +26,7 @@ async def queue_mails(settings: Settings, count: int, prefix: str = "user") -> s
             async with engine.begin() as conn:
                 for i in range(start, min(count, start + BATCH)):
                     mail = NewMail("activation", f"{prefix}{i}@example.com", "en", {"token": "t"})
-                    ids.add(await enqueue_mail(conn, mail, utcnow()))
+                    ids.add(await enqueue_mail(conn, mail, utcnow(), sealer))
     finally:
         await engine.dispose()
     return ids

@@ -35,6 +35,7 @@ TEST_DEFAULTS: dict[str, Any] = {
     "smtp_timeout": 5.0,
     "public_url": "http://regmail.test",
     "admin_token": "test-admin-token",
+    "secret_key": "3QcKQhuEutwwrkNXWS37At8axYwWbVzqOaZ91QTglTw=",  # a test key, shared by processes
 }
 
 

@@ -16,6 +16,7 @@ from regmail.accounts.passwords import PasswordHashing
 from regmail.accounts.tokens import new_token, token_hash
 from regmail.clock import utcnow
 from regmail.db.tables import accounts, activation_tokens, mails
+from regmail.mail.sealing import Sealer
 from regmail.outbox.enqueue import NewMail, enqueue_mail
 from regmail.settings import Settings
 
@@ -39,9 +40,11 @@ class AccountService:
         engine: AsyncEngine,
         hashing: PasswordHashing,
         settings: Settings,
+        sealer: Sealer,
         on_enqueued: Callable[[], None] = lambda: None,
     ) -> None:
         self._engine = engine
+        self._sealer = sealer
         self._hashing = hashing
         self._settings = settings
         self._on_enqueued = on_enqueued  # wakes an in-process worker; the poll is the fallback
@@ -97,7 +100,7 @@ class AccountService:
             await self._send_activation(conn, row.id, known, row.locale, now)
         else:
             mail = NewMail("already_registered", known.ascii, row.locale, {}, row.id)
-            await enqueue_mail(conn, mail, now)
+            await enqueue_mail(conn, mail, now, self._sealer)
 
     async def resend(self, address: Address) -> None:
         now = utcnow()
@@ -133,7 +136,7 @@ class AccountService:
         mail = NewMail(
             "activation", address.ascii, locale, {"token": token}, account_id, expires_at
         )
-        await enqueue_mail(conn, mail, now)
+        await enqueue_mail(conn, mail, now, self._sealer)
 
     async def _may_mail(self, conn: AsyncConnection, recipient: str, now: datetime) -> bool:
         """Whether one more mail to this address keeps within the per-address limits."""

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.db.tables import mails, outbox
+from regmail.mail.sealing import Sealer
 
 OUTBOX_CHANNEL = "regmail_outbox"
 
@@ -25,8 +26,9 @@ class NewMail:
     expires_at: datetime | None = None
 
 
-async def enqueue_mail(conn: AsyncConnection, mail: NewMail, now: datetime) -> str:
-    """Store the mail (state `queued`) and its outbox row; both commit with the caller."""
+async def enqueue_mail(conn: AsyncConnection, mail: NewMail, now: datetime, sealer: Sealer) -> str:
+    """Store the mail (state `queued`, payload sealed) and its outbox row; both commit
+    with the caller."""
     mail_id = str(uuid.uuid4())
     await conn.execute(
         mails.insert().values(
@@ -35,7 +37,7 @@ async def enqueue_mail(conn: AsyncConnection, mail: NewMail, now: datetime) -> s
             kind=mail.kind,
             recipient=mail.recipient,
             locale=mail.locale,
-            payload=mail.payload,
+            payload=sealer.seal(mail_id, mail.payload),
             status="queued",
             attempts=0,
             created_at=now,
