@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -219,3 +220,18 @@ async def test_the_raw_token_is_never_stored_and_the_sealed_one_goes_once_sent(
         stored = b"".join(p.read_bytes() for p in tmp_path.glob("regmail.db*"))
         assert token.encode() not in stored
         assert b"secret@example.com" in stored  # the read sees the rows: it can fail
+
+
+async def test_one_token_activated_twice_at_once_succeeds_exactly_once(
+    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox], database_url: str
+) -> None:
+    url, mailbox = aiosmtpd_server
+    settings = make_settings(tmp_path, smtp_url=url, database_url=database_url)
+    async with running_service(settings) as svc:
+        await svc.register("twice@example.com")
+        [mail] = await mails_to(mailbox, "twice@example.com")
+        body = {"token": token_of(mail.links[0])}
+        answers = await asyncio.gather(
+            *(svc.client.post("/v1/activations", json=body) for _ in range(4))
+        )
+    assert sorted(a.status_code for a in answers) == [200, 410, 410, 410]
