@@ -21,9 +21,10 @@ from regmail.mail.sealing import new_key
 from regmail.mail.sink import Mailbox, start_sink
 from regmail.ops import STATUSES, NotRetryable, get_mail, list_mails, retry_mail
 from regmail.outbox.relay import run_relay
+from regmail.retention import run_retention
 from regmail.runtime import Runtime
 from regmail.settings import Settings
-from regmail.worker import run_worker
+from regmail.worker import Delivery, run_worker
 
 T = TypeVar("T")
 
@@ -96,7 +97,7 @@ def worker(
         runtime = Runtime.build(settings)
         delivery, pool = runtime.delivery()
         try:
-            await run_worker(runtime.broker, delivery, settings.worker_concurrency, stop)
+            await _deliver(runtime, delivery, stop)
         finally:
             await pool.close()
             await runtime.close()
@@ -145,6 +146,17 @@ def dev(
         raise typer.Exit(1) from None
 
 
+async def _deliver(runtime: Runtime, delivery: Delivery, stop: asyncio.Event) -> None:
+    """The worker, with the hourly purge of finished mails beside it."""
+    days = runtime.settings.mail_retention_days
+    keeper = asyncio.create_task(run_retention(runtime.engine, days, stop))
+    try:
+        await run_worker(runtime.broker, delivery, runtime.settings.worker_concurrency, stop)
+    finally:
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
+
+
 async def _dev(settings: Settings) -> None:
     mailbox = Mailbox()
     runtime = Runtime.build(settings, mailbox)
@@ -152,9 +164,7 @@ async def _dev(settings: Settings) -> None:
     sink = await start_sink(mailbox, "127.0.0.1", settings.dev_sink_port)
     delivery, pool = runtime.delivery()
     stop = asyncio.Event()
-    worker_task = asyncio.create_task(
-        run_worker(runtime.broker, delivery, settings.worker_concurrency, stop)
-    )
+    worker_task = asyncio.create_task(_deliver(runtime, delivery, stop))
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(runtime), host=settings.host, port=settings.port, log_level="warning"

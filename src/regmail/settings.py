@@ -114,6 +114,14 @@ class Settings(BaseSettings):
         Path("regmail-secret.key"),
         description="Where the key lives when `secret_key` is unset (mode 0600).",
     )
+    mail_retention_days: int = Field(
+        30,
+        ge=0,
+        description=(
+            "Sent and dead mails are deleted this many days after their last change "
+            "(workers check hourly); 0 keeps them forever."
+        ),
+    )
     token_ttl_seconds: int = Field(
         24 * 3600, ge=60, description="How long an activation link works."
     )
