@@ -85,3 +85,22 @@ async def test_admin_api_lists_and_replays(tmp_path: Path, smtp_sink: SmtpSink) 
         assert unknown.status_code == 404
         bad_status = await svc.client.get("/v1/admin/messages?status=lost", headers=ADMIN)
         assert bad_status.status_code == 422
+
+
+async def test_admin_api_refuses_a_missing_or_wrong_token(tmp_path: Path) -> None:
+    async with running_service(make_settings(tmp_path), worker=False) as svc:
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong-token"},
+            {"Authorization": "test-admin-token"},  # the token without its scheme
+            {"Authorization": "Bearer test-admin-token-and-more"},
+        ):
+            refused = await svc.client.get("/v1/admin/stats", headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.headers["www-authenticate"] == "Bearer"
+            assert refused.headers["content-type"] == "application/problem+json"
+        assert (await svc.client.get("/v1/admin/stats", headers=ADMIN)).status_code == 200
+
+    async with running_service(make_settings(tmp_path, admin_token=None), worker=False) as svc:
+        disabled = await svc.client.get("/v1/admin/stats", headers=ADMIN)
+        assert disabled.status_code == 404

@@ -20,8 +20,9 @@ def require_admin(
     expected = runtime.settings.admin_token
     if expected is None:
         raise Problem(404, "Admin API disabled", "set REGMAIL_ADMIN_TOKEN to enable it")
-    given = (authorization or "").removeprefix("Bearer ").encode()
-    if not hmac.compare_digest(given, expected.get_secret_value().encode()):
+    scheme, _, given = (authorization or "").partition(" ")
+    matches = hmac.compare_digest(given.encode(), expected.get_secret_value().encode())
+    if scheme.lower() != "bearer" or not matches:  # the scheme is case-insensitive (RFC 7235)
         raise Problem(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
