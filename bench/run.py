@@ -40,10 +40,9 @@ from bench.report import BROKERS, markdown, plots
 from bench.signup_latency import main as signup_probe
 from bench.signup_latency import steady
 from regmail.db.engine import create_engine
-from regmail.db.migrate import migrate as run_migrations
 from regmail.db.tables import mails
 from regmail.mail.sealing import new_key
-from regmail.runtime import Runtime
+from regmail.runtime import migrate_all
 from regmail.settings import Settings
 from tests.support.mailstate import count_mails, count_outbox, queue_mails
 from tests.support.processes import start_regmail
@@ -332,17 +331,8 @@ class Bench:
             asyncio.run(servers["postgres"].drop_database(values["database_url"]))
 
     def _migrate(self, settings: Settings) -> None:
-        """What `regmail migrate` does, in this process (a subprocess costs a second)."""
-
-        async def migrate() -> None:
-            runtime = Runtime.build(settings)
-            try:
-                await run_migrations(runtime.engine)
-                await runtime.broker.prepare()
-            finally:
-                await runtime.close()
-
-        asyncio.run(migrate())
+        """`regmail migrate`, in this process (a subprocess costs a second)."""
+        asyncio.run(migrate_all(settings))
 
 
 # ---- measurements ----

@@ -22,7 +22,7 @@ from regmail.mail.sink import Mailbox, start_sink
 from regmail.ops import STATUSES, NotRetryable, get_mail, list_mails, retry_mail
 from regmail.outbox.relay import run_relay
 from regmail.retention import run_retention
-from regmail.runtime import Runtime
+from regmail.runtime import Runtime, migrate_all
 from regmail.settings import Settings
 from regmail.worker import Delivery, run_worker
 
@@ -55,17 +55,7 @@ def _run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (Alembic), and the broker's queues or topics."""
-    settings = _settings()
-
-    async def main() -> None:
-        runtime = Runtime.build(settings)
-        try:
-            await run_migrations(runtime.engine)
-            await runtime.broker.prepare()
-        finally:
-            await runtime.close()
-
-    asyncio.run(main())
+    asyncio.run(migrate_all(_settings()))
     typer.echo("database schema is up to date")
 
 

@@ -13,6 +13,7 @@ from regmail.brokers.db import DbBroker
 from regmail.brokers.factory import make_broker
 from regmail.db.engine import create_engine
 from regmail.db.group_commit import GroupCommit
+from regmail.db.migrate import migrate
 from regmail.mail.render import Renderer
 from regmail.mail.sealing import Sealer
 from regmail.mail.sink import Mailbox
@@ -68,3 +69,13 @@ class Runtime:
         await self.outbox.close()
         self.hashing.close()
         await self.engine.dispose()
+
+
+async def migrate_all(settings: Settings) -> None:
+    """What `regmail migrate` does: the schema (Alembic), then the broker's queues or topics."""
+    runtime = Runtime.build(settings)
+    try:
+        await migrate(runtime.engine)
+        await runtime.broker.prepare()
+    finally:
+        await runtime.close()
