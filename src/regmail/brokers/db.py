@@ -70,9 +70,9 @@ class DbBroker:
         self.wake()
 
     async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
-        watch = {"postgresql": self._listen, "sqlite": self._watch_sqlite}
-        watcher = watch.get(self._engine.dialect.name)
-        listener = asyncio.create_task(watcher(stop)) if watcher else None
+        watch = {"postgresql": self._listen_once, "sqlite": self._watch_sqlite_once}
+        once = watch.get(self._engine.dialect.name)
+        listener = asyncio.create_task(self._watch(once, stop)) if once else None
         try:
             await self._consume(handler, concurrency, stop)
         finally:
@@ -137,18 +137,21 @@ class DbBroker:
             waiter.cancel()
         self._wakeup.clear()
 
-    async def _listen(self, stop: asyncio.Event) -> None:
-        """Wake on NOTIFY; reconnect when the connection drops (polling covers the gap)."""
-        dsn = asyncpg_dsn(self._engine)
+    async def _watch(
+        self, once: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event
+    ) -> None:
+        """Run a wake-up source until `stop`; reconnect when its connection drops
+        (polling covers the gap)."""
         while not stop.is_set():
             try:
-                await self._listen_once(dsn, stop)
-            except DATABASE_ERRORS:
+                await once(stop)
+            except (*DATABASE_ERRORS, sqlite3.Error):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), MAX_OUTAGE_BACKOFF_SECONDS)
 
-    async def _listen_once(self, dsn: str, stop: asyncio.Event) -> None:
-        conn = await asyncpg.connect(dsn, timeout=DB_TIMEOUT_SECONDS)
+    async def _listen_once(self, stop: asyncio.Event) -> None:
+        """PostgreSQL: wake on the NOTIFY each enqueue sends at commit."""
+        conn = await asyncpg.connect(asyncpg_dsn(self._engine), timeout=DB_TIMEOUT_SECONDS)
         lost = asyncio.Event()
         try:
             conn.add_termination_listener(lambda _conn: lost.set())
@@ -161,16 +164,8 @@ class DbBroker:
         finally:
             conn.terminate()
 
-    async def _watch_sqlite(self, stop: asyncio.Event) -> None:
-        """Wake when another connection (an API process, say) has committed."""
-        while not stop.is_set():
-            try:
-                await self._watch_sqlite_once(stop)
-            except (*DATABASE_ERRORS, sqlite3.Error):
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), MAX_OUTAGE_BACKOFF_SECONDS)
-
     async def _watch_sqlite_once(self, stop: asyncio.Event) -> None:
+        """SQLite: wake when another connection (an API process, say) has committed."""
         async with self._engine.connect() as conn:
             # The driver's own connection: through SQLAlchemy every statement would
             # begin a transaction, and ours begin IMMEDIATE (the write lock).
