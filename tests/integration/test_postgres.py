@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from regmail.brokers.base import Ack, Message
 from regmail.brokers.db import DbBroker
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
@@ -23,6 +22,7 @@ from tests.support.servers import PostgresServer
 from tests.support.service import make_settings
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually, free_port, wait_for_port
+from tests.support.wakeup import handled_one_by_one
 
 WORKERS = 4
 CONCURRENCY = 20
@@ -154,25 +154,10 @@ async def test_listen_notify_wakes_an_idle_worker_long_before_its_poll(postgres_
     settings = Settings(_env_file=None, database_url=postgres_url)  # type: ignore[call-arg]
     engine = create_engine(settings)
     await migrate(engine)
-    # Polling once a minute: a message seen within seconds can only have come by NOTIFY.
     consumer = DbBroker(engine, lease_seconds=60, poll_seconds=60)
     producer = DbBroker(engine, lease_seconds=60, poll_seconds=60)  # another process's
-    seen: list[Message] = []
-
-    async def handler(message: Message) -> Ack:
-        seen.append(message)
-        return Ack()
-
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.consume(handler, 5, stop))
     try:
-        # The listener's one wake-up when it connects can explain at most one of these;
-        # the others arrive within seconds only because NOTIFY woke the consumer.
-        for n in range(3):
-            await producer.publish([Message(f"mail-{n}", "notify@example.com")])
-            await eventually(_const(lambda n=n: len(seen) == n + 1), timeout=10)
+        seen = await handled_one_by_one(consumer, producer)
     finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
         await engine.dispose()
-    assert [m.mail_id for m in seen] == ["mail-0", "mail-1", "mail-2"]
+    assert seen == ["mail-0", "mail-1", "mail-2"]
