@@ -52,13 +52,21 @@ def key_from_file(path: Path) -> str:
     For one machine (the embedded default): every process started in the same directory
     shares it. Several machines need REGMAIL_SECRET_KEY set to the same key everywhere.
     """
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()  # another process created it first: use theirs
+    if path.exists():
+        return path.read_text().strip()
+    # Written whole under a private name, then linked into place: a process starting at
+    # the same moment either wins the link or reads a complete key, never an empty file.
+    key = new_key()
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as file:
-        key = new_key()
         file.write(key + "\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        key = path.read_text().strip()  # another process linked its key first: use theirs
+    finally:
+        draft.unlink()
     return key
 
 
