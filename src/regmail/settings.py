@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     signups_per_ip_per_minute: int = Field(
         30, ge=1, description="Sign-up and resend requests per client IP per minute (429 past it)."
     )
+    requests_per_address_per_hour: int = Field(
+        20,
+        ge=1,
+        description="Sign-up and resend requests naming one address per hour, counted the same "
+        "whether the address is known or not (429 past it).",
+    )
     max_body_bytes: int = Field(16 * 1024, description="Larger request bodies are refused (413).")
     worker_concurrency: int = Field(
         10,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
+import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import update
 
+from regmail.accounts.addresses import parse_address
 from regmail.clock import utcnow
 from regmail.db.tables import activation_tokens
 from regmail.mail.sink import Mailbox
@@ -129,6 +132,34 @@ async def test_known_addresses_answer_exactly_like_new_ones(
         assert mails[1].links != mails[2].links  # the resend carries a new token
 
 
+async def test_known_and_unknown_sign_ups_take_the_same_time(
+    tmp_path: Path, database_url: str
+) -> None:
+    # The production (OWASP) hash cost, which both paths pay before looking anything up.
+    settings = make_settings(
+        tmp_path, database_url=database_url, argon2_memory_kib=19456, argon2_time_cost=2
+    )
+    rounds = 25
+    async with running_service(settings, worker=False) as svc:
+        for i in range(rounds):
+            address = parse_address(f"known{i}@example.com")
+            await svc.runtime.accounts.register(address, "correct horse", "en")
+
+        async def timed(email: str) -> float:
+            start = time.perf_counter()
+            await svc.register(email)
+            return time.perf_counter() - start
+
+        known, unknown = [], []
+        for i in range(rounds):  # interleaved, so drift in machine load hits both alike
+            known.append(await timed(f"known{i}@example.com"))
+            unknown.append(await timed(f"unknown{i}@example.com"))
+    known_median, unknown_median = statistics.median(known), statistics.median(unknown)
+    difference = abs(known_median - unknown_median) / max(known_median, unknown_median)
+    print(f"median known {known_median * 1e3:.1f} ms, unknown {unknown_median * 1e3:.1f} ms")
+    assert difference < 0.10
+
+
 async def test_resend_always_accepted_and_only_pending_get_mail(
     tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
 ) -> None:
@@ -157,6 +188,30 @@ async def test_mails_per_address_are_limited(
             )
             assert r.status_code == 202
         assert len(await svc.mail_rows()) == 3
+
+
+async def test_requests_per_address_are_limited_alike_for_known_and_unknown(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path, requests_per_address_per_hour=3)
+    async with running_service(settings, worker=False) as svc:
+        # Known through the service itself, so the limiter has not counted it yet.
+        await svc.runtime.accounts.register(parse_address("known@example.com"), "pw pw pw", "en")
+        answers = {}
+        for address in ("known@example.com", "unknown@example.com"):
+            for _ in range(3):
+                r = await svc.client.post("/v1/activations/resend", json={"email": address})
+                assert r.status_code == 202
+            refused = await svc.client.post(
+                "/v1/registrations", json={"email": address, "password": "correct horse"}
+            )
+            assert refused.status_code == 429
+            assert 3500 <= int(refused.headers["retry-after"]) <= 3600
+            answers[address] = (refused.json(), refused.headers["content-type"])
+        # Counted before any look-up: the limit cannot tell anyone an address is known.
+        assert answers["known@example.com"] == answers["unknown@example.com"]
+        other = await svc.client.post("/v1/activations/resend", json={"email": "x@example.com"})
+        assert other.status_code == 202
 
 
 async def test_resend_cooldown(tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]) -> None:

@@ -72,6 +72,35 @@ async def test_malformed_json_is_400(service, raw: bytes) -> None:
     assert response.json()["errors"] == [{"field": "body", "message": "not valid JSON"}]
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 16_000,  # nested past the parser's limit
+        b'{"email": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+    ],
+    ids=["unclosed", "closed"],
+)
+async def test_deeply_nested_json_is_400_naming_the_body(service, raw: bytes) -> None:
+    response = await service.client.post(
+        "/v1/registrations", content=raw, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"] == [{"field": "body", "message": "not valid JSON"}]
+
+
+async def test_wide_json_within_the_size_limit_is_422(service) -> None:
+    members = ",".join(f'"k{i}": [1, 2, {{}}]' for i in range(700))
+    raw = ("{" + members + "}").encode()
+    assert len(raw) < 16 * 1024
+    response = await service.client.post(
+        "/v1/registrations", content=raw, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {"email", "password", "k0"} <= fields
+
+
 async def test_oversized_body_is_413_by_declared_length(service) -> None:
     payload = json.dumps(body(password="x" * 20_000)).encode()
     response = await service.client.post(

@@ -27,6 +27,7 @@ TEST_DEFAULTS: dict[str, Any] = {
     "argon2_memory_kib": 8192,
     "argon2_time_cost": 1,
     "signups_per_ip_per_minute": 100_000,
+    "requests_per_address_per_hour": 100_000,
     "resend_cooldown_seconds": 0,
     "mails_per_address_per_hour": 1000,
     "retry_base_seconds": 0.2,

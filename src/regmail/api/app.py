@@ -45,6 +45,7 @@ def create_app(runtime: Runtime, own_runtime: bool = False) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.client_limiter = RateLimiter(settings.signups_per_ip_per_minute, 60.0)
+    app.state.address_limiter = RateLimiter(settings.requests_per_address_per_hour, 3600.0)
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (registrations, activations, admin, health, pages):

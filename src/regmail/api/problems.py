@@ -52,17 +52,21 @@ def field_errors(errors: list[dict[str, str]]) -> Problem:
     )
 
 
+def _malformed_json(detail: str) -> Problem:
+    return Problem(
+        400,
+        "Malformed JSON",
+        detail,
+        type_="/problems/malformed-json",
+        extra={"errors": [{"field": "body", "message": "not valid JSON"}]},
+    )
+
+
 def _validation_problem(error: RequestValidationError) -> Problem:
     errors = []
     for item in error.errors():
         if item.get("type") == "json_invalid":
-            return Problem(
-                400,
-                "Malformed JSON",
-                "the request body is not valid JSON",
-                type_="/problems/malformed-json",
-                extra={"errors": [{"field": "body", "message": "not valid JSON"}]},
-            )
+            return _malformed_json("the request body is not valid JSON")
         loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "query")]
         message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
         errors.append({"field": ".".join(loc) or "body", "message": message})
@@ -80,6 +84,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http(_: Request, error: HTTPException) -> JSONResponse:
+        if error.status_code == 400:
+            # FastAPI's own answer when the JSON parser gives up (nesting past its limit).
+            return _malformed_json("the request body could not be parsed").response()
         headers = dict(error.headers) if error.headers else None
         return Problem(error.status_code, str(error.detail), headers=headers).response()
 

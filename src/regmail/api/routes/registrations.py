@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from regmail.accounts.addresses import parse_address
-from regmail.api.deps import get_runtime, limit_client
+from regmail.api.deps import get_runtime, limit_address, limit_client
 from regmail.api.schemas import Accepted, RegistrationIn, ResendIn
 from regmail.metrics import SIGNUPS
 from regmail.runtime import Runtime
@@ -18,7 +18,7 @@ PROBLEMS = {
     400: {"description": "Malformed JSON"},
     413: {"description": "Body too large"},
     422: {"description": "A field is invalid; `errors` names it"},
-    429: {"description": "Too many requests from this client; see Retry-After"},
+    429: {"description": "Too many requests from this client or for this address; see Retry-After"},
     503: {"description": "Database unavailable; retry"},
 }
 
@@ -32,12 +32,14 @@ PROBLEMS = {
     summary="Sign up; the activation mail follows",
 )
 async def register(
-    body: RegistrationIn, runtime: Annotated[Runtime, Depends(get_runtime)]
+    body: RegistrationIn, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> Accepted:
     """Answers the same 202 for a new address and a known one, so addresses cannot be probed.
     A known pending address gets its activation mail again (rate-limited); a known active
     one gets an "you already have an account" mail."""
-    await runtime.accounts.register(parse_address(body.email), body.password, body.locale)
+    address = parse_address(body.email)
+    limit_address(request, address)
+    await runtime.accounts.register(address, body.password, body.locale)
     SIGNUPS.inc()
     return Accepted()
 
@@ -51,7 +53,11 @@ async def register(
     tags=["activations"],
     summary="Send the activation mail again",
 )
-async def resend(body: ResendIn, runtime: Annotated[Runtime, Depends(get_runtime)]) -> Accepted:
+async def resend(
+    body: ResendIn, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> Accepted:
     """Always 202. Only a pending account gets a mail, within the per-address limits."""
-    await runtime.accounts.resend(parse_address(body.email))
+    address = parse_address(body.email)
+    limit_address(request, address)
+    await runtime.accounts.resend(address)
     return Accepted()
