@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from regmail.mail.sink import Mailbox, start_sink
+from tests.support.brokers import kafka_overrides, rabbit_overrides, remove_kafka, remove_rabbit
 from tests.support.servers import PostgresServer, ServiceServer
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import free_port
@@ -59,3 +61,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "db-postgres":
         return str(request.getfixturevalue("postgres_url"))
     return f"sqlite+aiosqlite:///{tmp_path / 'regmail.db'}"
+
+
+@pytest.fixture
+async def rabbit(rabbitmq_server: ServiceServer) -> AsyncIterator[dict[str, Any]]:
+    """Settings overrides for a RabbitMQ topology of this test's own (removed afterwards)."""
+    overrides = rabbit_overrides(rabbitmq_server.url)
+    yield overrides
+    await remove_rabbit(overrides)
+
+
+@pytest.fixture
+async def kafka(kafka_server: ServiceServer) -> AsyncIterator[dict[str, Any]]:
+    """Settings overrides for Kafka topics and a group of this test's own (removed afterwards)."""
+    overrides = kafka_overrides(kafka_server.url, partitions=4)
+    yield overrides
+    await remove_kafka(overrides)

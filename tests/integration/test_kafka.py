@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiokafka import AIOKafkaConsumer
 
-from tests.support.kafka import delete_topics, kafka_test_config
+from tests.support.brokers import kafka_overrides, remove_kafka
 from tests.support.mailstate import count_mails, none_unsent, queue_mails
 from tests.support.processes import start_regmail
 from tests.support.servers import ServiceServer
@@ -20,28 +18,7 @@ from tests.support.service import make_settings, running_service
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually
 
-STEPS = [0.2, 1.0, 5.0]
 CONCURRENCY = 20
-
-
-def kafka_overrides(url: str, partitions: int) -> dict[str, Any]:
-    config = kafka_test_config(url, STEPS, partitions)
-    return {
-        "broker_url": url,
-        "kafka_topic": config.topic,
-        "kafka_group": config.group,
-        "kafka_partitions": partitions,
-        "kafka_retry_steps": STEPS,
-    }
-
-
-@pytest.fixture
-async def kafka(kafka_server: ServiceServer) -> AsyncIterator[dict[str, Any]]:
-    overrides = kafka_overrides(kafka_server.url, partitions=4)
-    yield overrides
-    topic = overrides["kafka_topic"]
-    topics = [topic, *(f"{topic}.retry.{i}" for i in range(len(STEPS))), f"{topic}.dlt"]
-    await delete_topics(kafka_server.url.removeprefix("kafka://"), topics)
 
 
 async def records_in(bootstrap: str, topic: str, expected: int) -> list[Any]:
@@ -106,9 +83,7 @@ async def test_one_partition_still_sends_concurrently(
 
         await eventually(several_in_flight, timeout=30)
         await svc.wait_for_rows(lambda r: r.status == "sent", 60)
-    topic = overrides["kafka_topic"]
-    topics = [topic, *(f"{topic}.retry.{i}" for i in range(len(STEPS))), f"{topic}.dlt"]
-    await delete_topics(kafka_server.url.removeprefix("kafka://"), topics)
+    await remove_kafka(overrides)
 
 
 async def test_workers_join_and_one_is_killed_mid_run_nothing_lost(

@@ -6,36 +6,21 @@ import asyncio
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
 from tests.support.mailstate import none_unsent
 from tests.support.processes import start_regmail
-from tests.support.rabbitmq import delete_topology, queue_depth, unique_prefix
+from tests.support.rabbitmq import queue_depth
 from tests.support.servers import ServiceServer
 from tests.support.service import make_settings, running_service
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually, free_port, wait_for_port
 
-STEPS = [0.2, 1.0, 5.0]
 OUTAGE_SECONDS = 20  # how long the broker stays down: the scenario, not a synchronisation
-
-
-@pytest.fixture
-async def rabbit(rabbitmq_server: ServiceServer) -> AsyncIterator[dict[str, object]]:
-    """Settings overrides for a RabbitMQ topology of this test's own."""
-    prefix = unique_prefix()
-    yield {
-        "broker_url": rabbitmq_server.url,
-        "rabbitmq_prefix": prefix,
-        "rabbitmq_retry_steps": STEPS,
-    }
-    await delete_topology(rabbitmq_server.url, prefix, STEPS)
 
 
 async def test_4xx_walks_the_retry_ladder_then_delivers_once(

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.support.processes import start_regmail
-from tests.support.service import make_settings, running_service
+from tests.support.service import TEST_DEFAULTS, make_settings, running_service
 from tests.support.tls_smtp import PASSWORD, USER, tls_auth_server
 from tests.support.waiting import eventually, free_port, wait_for_port
 
@@ -42,10 +42,16 @@ async def test_wrong_password_is_dead_with_the_server_reply(tmp_path: Path) -> N
             assert mailbox.all() == []
 
 
+ADMIN_TOKEN = TEST_DEFAULTS["admin_token"]
+WRONG_ADMIN_TOKEN = "a-wrong-admin-token-guess"
+
+
 async def test_serve_and_worker_processes_send_real_mail(tmp_path: Path) -> None:
     async with tls_auth_server(tmp_path, "tls") as (smtp_port, mailbox):
         http_port = free_port()
-        settings = make_settings(tmp_path, smtp_url=smtp_url("smtps", smtp_port), port=http_port)
+        settings = make_settings(
+            tmp_path, smtp_url=smtp_url("smtps", smtp_port), port=http_port, log_level="debug"
+        )
         log = tmp_path / "regmail.log"
         migrate = start_regmail(settings, "migrate", log=log, cwd=tmp_path)
         assert await asyncio.to_thread(migrate.wait, 60) == 0, log.read_text()
@@ -68,6 +74,10 @@ async def test_serve_and_worker_processes_send_real_mail(tmp_path: Path) -> None
                 token = mail.links[0].split("token=")[1].split("&")[0]
                 activated = await client.post("/v1/activations", json={"token": token})
                 assert activated.json() == {"email": "real@example.com", "status": "active"}
+                for bearer in (ADMIN_TOKEN, WRONG_ADMIN_TOKEN):
+                    headers = {"Authorization": f"Bearer {bearer}"}
+                    await client.get("/v1/admin/messages", headers=headers)
+                await client.get(f"/activate?token={token}")  # the link, token in the query
         finally:
             for process in (serve, worker):
                 process.send_signal(signal.SIGTERM)
@@ -75,4 +85,9 @@ async def test_serve_and_worker_processes_send_real_mail(tmp_path: Path) -> None
         # uvicorn shuts down gracefully, then re-raises the signal it caught (as systemd
         # expects), so `serve` ends "by SIGTERM"; the worker exits 0 itself.
         assert codes == [-signal.SIGTERM, 0], log.read_text()
-        assert PASSWORD not in log.read_text()  # the SMTP password never reaches a log
+        # No secret reaches a log, even at debug level: the SMTP password, the admin token
+        # (right or wrong), the user's password, the activation token.
+        text = log.read_text()
+        assert "mail_sent" in text  # the log is there and has the worker's lines
+        for secret in (PASSWORD, ADMIN_TOKEN, WRONG_ADMIN_TOKEN, "correct horse", token):
+            assert secret not in text
