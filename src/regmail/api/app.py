@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 
 import regmail
 from regmail.api.limits import BodySizeLimit, RateLimiter
-from regmail.api.problems import install_problem_handlers
+from regmail.api.problems import document_problems, install_problem_handlers
 from regmail.api.routes import activations, admin, dev, health, pages, registrations
 from regmail.outbox.relay import run_relay
 from regmail.runtime import Runtime
@@ -47,6 +47,7 @@ def create_app(runtime: Runtime, own_runtime: bool = False) -> FastAPI:
     app.state.client_limiter = RateLimiter(settings.signups_per_ip_per_minute, 60.0)
     app.state.address_limiter = RateLimiter(settings.requests_per_address_per_hour, 3600.0)
     install_problem_handlers(app)
+    document_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (registrations, activations, admin, health, pages):
         app.include_router(module.router)

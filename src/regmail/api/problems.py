@@ -15,6 +15,24 @@ from starlette.exceptions import HTTPException
 log = structlog.get_logger(__name__)
 
 PROBLEM = "application/problem+json"
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
 
 
 class Problem(Exception):
@@ -108,3 +126,19 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_unexpected(_: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled_error")
         return Problem(500, "Internal error").response()
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI schema say what every 4xx/5xx answer really is: problem+json."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            for path in schema["paths"].values():
+                for operation in path.values():
+                    for code, response in operation.get("responses", {}).items():
+                        if code[0] in "45":
+                            response["content"] = {PROBLEM: {"schema": PROBLEM_SCHEMA}}
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from regmail.accounts.addresses import parse_address
-from regmail.accounts.passwords import password_problem
+from regmail.accounts.addresses import MAX_ADDRESS_LENGTH, parse_address
+from regmail.accounts.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH
 
 Locale = Literal["en", "zh-CN"]
@@ -25,11 +25,23 @@ def _check_password(value: str) -> str:
     return value
 
 
+# The schema states the limits the validators enforce (so clients and fuzzers know them);
+# the validators keep their own messages.
 EmailAddress = Annotated[
-    str, Field(max_length=320, examples=["ada@example.com"]), AfterValidator(_check_address)
+    str,
+    Field(
+        examples=["ada@example.com"],
+        json_schema_extra={"format": "email", "maxLength": MAX_ADDRESS_LENGTH},
+    ),
+    AfterValidator(_check_address),
 ]
 Password = Annotated[
-    str, Field(examples=["correct horse battery staple"]), AfterValidator(_check_password)
+    str,
+    Field(
+        examples=["correct horse battery staple"],
+        json_schema_extra={"minLength": MIN_LENGTH, "maxLength": MAX_LENGTH},
+    ),
+    AfterValidator(_check_password),
 ]
 
 

@@ -26,7 +26,17 @@ def require_admin(
         raise Problem(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+ADMIN_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong Bearer token"},
+    404: {"description": "No such mail, or the admin API is disabled"},
+    503: {"description": "Database unavailable; retry"},
+}
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=ADMIN_PROBLEMS,
+)
 Status = Literal["queued", "sending", "sent", "retrying", "dead"]
 
 
@@ -49,7 +59,11 @@ async def message(
     return view.as_json()
 
 
-@router.post("/messages/{mail_id}/retry", summary="Replay a dead or retrying mail now")
+@router.post(
+    "/messages/{mail_id}/retry",
+    summary="Replay a dead or retrying mail now",
+    responses={409: {"description": "The mail is not dead or retrying"}},
+)
 async def retry(mail_id: str, runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, Any]:
     try:
         view = await retry_mail(runtime.engine, runtime.outbox, mail_id)
