@@ -13,6 +13,14 @@ from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import free_port
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--faults-long",
+        action="store_true",
+        help="run tests/faults at nightly size (10x mails, more kills, longer outages)",
+    )
+
+
 @pytest.fixture
 def smtp_sink(tmp_path: Path) -> Iterator[SmtpSink]:
     """Postfix's smtp-sink on a free port (not started: call .start(*options))."""

@@ -39,7 +39,10 @@ class Runtime:
     def build(cls, settings: Settings, mailbox: Mailbox | None = None) -> Runtime:
         engine = create_engine(settings)
         writes = GroupCommit(engine)
-        outbox = DbBroker(engine, settings.lease_seconds, settings.worker_poll_seconds, writes)
+        # With broker=db the outbox lease covers an SMTP send; otherwise only a publish.
+        relaying = settings.broker_url.get_secret_value() != "db"
+        lease = settings.relay_lease_seconds if relaying else settings.lease_seconds
+        outbox = DbBroker(engine, lease, settings.worker_poll_seconds, writes)
         broker = make_broker(settings, outbox)
         hashing = PasswordHashing(settings)
         sealer = Sealer.from_settings(settings)

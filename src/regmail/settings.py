@@ -163,6 +163,12 @@ class Settings(BaseSettings):
         gt=0,
         description="A claimed mail not settled within this time is taken by another worker.",
     )
+    relay_lease_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="With RabbitMQ or Kafka: an outbox row a relay claimed but did not publish "
+        "within this time is published again, by any relay (the worker drops the copy).",
+    )
     retry_base_seconds: float = Field(30.0, gt=0, description="First retry delay.")
     retry_factor: float = Field(2.0, ge=1, description="Each retry waits this many times longer.")
     retry_max_delay_seconds: float = Field(3600.0, gt=0, description="Longest retry delay.")
