@@ -189,8 +189,12 @@ class Fleet:
         migrate = start_regmail(self.settings, "migrate", log=self.log, cwd=self.directory)
         assert await asyncio.to_thread(migrate.wait, 60) == 0, self.log.read_text()
 
-    def start(self, command: str) -> subprocess.Popen[bytes]:
-        process = start_regmail(self.settings, command, log=self.log, cwd=self.directory)
+    def start(self, command: str, max_file_bytes: int | None = None) -> subprocess.Popen[bytes]:
+        """Start `regmail command`; with `max_file_bytes`, no file it writes may grow past
+        that size (RLIMIT_FSIZE: writes beyond fail with EFBIG, as on a full disk)."""
+        process = start_regmail(
+            self.settings, command, log=self.log, cwd=self.directory, max_file_bytes=max_file_bytes
+        )
         self.processes.append(process)
         return process
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from regmail.settings import Settings
@@ -24,7 +26,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def start_regmail(settings: Settings, *args: str, log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+def start_regmail(
+    settings: Settings, *args: str, log: Path, cwd: Path, max_file_bytes: int | None = None
+) -> subprocess.Popen[bytes]:
     out = log.open("ab")
     return subprocess.Popen(
         [sys.executable, "-m", "regmail", *args],
@@ -32,4 +36,13 @@ def start_regmail(settings: Settings, *args: str, log: Path, cwd: Path) -> subpr
         cwd=cwd,
         stdout=out,
         stderr=subprocess.STDOUT,
+        preexec_fn=None if max_file_bytes is None else _limit_file_size(max_file_bytes),
     )
+
+
+def _limit_file_size(max_bytes: int) -> Callable[[], None]:
+    def limit() -> None:
+        # Python ignores SIGXFSZ, so a write past the limit fails with EFBIG instead.
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    return limit

@@ -114,7 +114,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(TimeoutError)
     async def on_database(_: Request, error: Exception) -> JSONResponse:
         # The database is down, locked or full: a clean, retryable answer, not a 500.
-        log.warning("database_unavailable", error=type(error).__name__)
+        # The driver's own message ("database or disk is full", "connection refused"), not
+        # SQLAlchemy's, which would carry the statement's parameters.
+        reason = str(getattr(error, "orig", None) or error)[:200]
+        log.warning("database_unavailable", error=type(error).__name__, reason=reason)
         return Problem(
             503,
             "Service unavailable",
