@@ -40,6 +40,13 @@ async def test_wrong_password_is_dead_with_the_server_reply(tmp_path: Path) -> N
             assert (row.attempts, row.dead_reason) == (1, "rejected")
             assert row.last_reply.startswith("535")
             assert mailbox.all() == []
+            # What an operator sees: the dead mail with the server's own words.
+            listed = await svc.client.get(
+                "/v1/admin/messages?status=dead",
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            )
+            [dead] = listed.json()
+            assert (dead["dead_reason"], dead["last_reply"][:3]) == ("rejected", "535")
 
 
 ADMIN_TOKEN = TEST_DEFAULTS["admin_token"]

@@ -27,7 +27,6 @@ class SmtpSink:
         self.dump = directory / f"sink-{self.port}-0.dump"
         self._process: subprocess.Popen[bytes] | None = None
         self._tally: tuple[Path, int, int] = (self.dump, 0, 0)  # dump, bytes read, messages
-        self.refusing: set[Path] = set()  # dumps of starts that refused mail after DATA
 
     @property
     def url(self) -> str:
@@ -89,13 +88,3 @@ class SmtpSink:
         if not self.dump.exists():
             return Counter()
         return Counter(m.decode() for m in MESSAGE_ID.findall(self.dump.read_bytes()))
-
-    def all_message_ids(self) -> Counter[str]:
-        """Message-IDs accepted over every start so far (each dump of an accepting phase).
-
-        Pass the starts whose sink refused mail at "." in `refusing` to leave them out."""
-        total: Counter[str] = Counter()
-        for dump in sorted(self._directory.glob(f"sink-{self.port}-*.dump")):
-            if dump not in self.refusing:
-                total.update(m.decode() for m in MESSAGE_ID.findall(dump.read_bytes()))
-        return total
