@@ -26,6 +26,8 @@ CASES = [
     ("address over 254", body(email="a@" + "b" * 60 + "." + "c" * 200 + ".com"), 422, "email"),
     ("address over 320", body(email="a" * 400 + "@example.com"), 422, "email"),
     ("non-ASCII local part", body(email="用户@example.com"), 422, "email"),
+    ("display name", body(email="Ada <ada@example.com>"), 422, "email"),
+    ("CRLF in a quoted local part", body(email='"ada\r\nBcc: x"@example.com'), 422, "email"),
     ("password under 8", body(password="1234567"), 422, "password"),
     ("password over 128", body(password="x" * 129), 422, "password"),
     ("unknown locale", body(locale="fr\r\nX: y"), 422, "locale"),
@@ -52,6 +54,20 @@ async def test_invalid_registration_names_the_field(
     assert problem["status"] == status
     assert field in [e["field"] for e in problem["errors"]], problem
     assert await service.mail_rows() == []
+
+
+@pytest.mark.parametrize(
+    ("email", "says"),
+    [
+        ("用户@example.com", "Internationalized characters before the @-sign are not supported"),
+        ("Ada <ada@example.com>", "display name"),
+    ],
+    ids=["smtputf8", "display-name"],
+)
+async def test_refused_addresses_say_why(service, email: str, says: str) -> None:
+    response = await service.client.post("/v1/registrations", json=body(email=email))
+    [error] = response.json()["errors"]
+    assert error["field"] == "email" and says in error["message"]
 
 
 async def test_idn_domain_is_accepted_and_mailed_in_punycode(service) -> None:
