@@ -7,9 +7,11 @@ import subprocess
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -65,3 +67,14 @@ def _fuzz(operation: Any, mode: GenerationMode) -> None:
         case.call_and_validate(headers=ADMIN, excluded_checks=[positive_data_acceptance])
 
     run()
+
+
+@given(token=st.text(max_size=300))
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_activation_link_page_never_fails(api_schema: schemathesis.Schema, token: str) -> None:
+    # GET /activate is the link in the mail, an HTML page kept out of the JSON API's schema.
+    base_url = api_schema.get_base_url()
+    with httpx.Client(base_url=base_url) as client:
+        response = client.get("/activate", params={"token": token})
+    assert response.status_code in (200, 400, 410, 422), response.text
+    assert response.headers["content-type"].startswith("text/html")
