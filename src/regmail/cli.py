@@ -217,7 +217,7 @@ def messages_show(mail_id: str) -> None:
 def messages_retry(mail_id: str) -> None:
     """Replay a dead or retrying mail now, with a fresh retry budget."""
     try:
-        view = _with_runtime(lambda rt: retry_mail(rt.engine, rt.outbox, mail_id))
+        view = _with_runtime(lambda rt: retry_mail(rt.engine, rt.outbox, rt.accounts, mail_id))
     except LookupError:
         typer.echo(f"no mail {mail_id}", err=True)
         raise typer.Exit(1) from None

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from regmail.accounts.service import AccountService
 from regmail.brokers.db import DbBroker
 from regmail.clock import utcnow
 from regmail.db.tables import mails, outbox
@@ -83,19 +84,25 @@ class NotRetryable(Exception):
     pass
 
 
-async def retry_mail(engine: AsyncEngine, queue: DbBroker, mail_id: str) -> MailView:
-    """Replay a `dead` or `retrying` mail now, with a fresh retry budget."""
+async def retry_mail(
+    engine: AsyncEngine, queue: DbBroker, accounts: AccountService, mail_id: str
+) -> MailView:
+    """Replay a `dead` or `retrying` mail now, with a fresh retry budget (and, for an
+    activation mail, a fresh link: the old token went with the scrubbed payload)."""
     now = utcnow()
     async with engine.begin() as conn:
-        row = (
-            await conn.execute(
-                select(mails.c.status, mails.c.recipient).where(mails.c.id == mail_id)
-            )
-        ).first()
+        query = select(mails.c.status, mails.c.recipient, mails.c.kind, mails.c.account_id)
+        row = (await conn.execute(query.where(mails.c.id == mail_id))).first()
         if row is None:
             raise LookupError(mail_id)
         if row.status not in ("dead", "retrying"):
             raise NotRetryable(f"mail is {row.status}; only dead or retrying mails are replayed")
+        renewed: dict[str, Any] = {}
+        if row.kind == "activation":
+            fresh = await accounts.renew_activation(conn, mail_id, row.account_id, now)
+            if fresh is None:
+                raise NotRetryable("the account is no longer pending; it needs no activation")
+            renewed = {"payload": fresh.payload, "expires_at": fresh.expires_at}
         await conn.execute(
             update(mails)
             .where(mails.c.id == mail_id)
@@ -106,6 +113,7 @@ async def retry_mail(engine: AsyncEngine, queue: DbBroker, mail_id: str) -> Mail
                 attempts_before_replay=mails.c.attempts,
                 replayed_at=now,
                 updated_at=now,
+                **renewed,
             )
         )
         # Replace the parked (or waiting) outbox row with one due now, in the same

@@ -1,5 +1,5 @@
-"""Finished mails (sent or dead) are deleted after `mail_retention_days`, sealed payload
-and all, so that old mail does not pile up in the database."""
+"""Finished mails (sent or dead) are deleted after `mail_retention_days`, so that old mail
+(addresses and delivery history) does not pile up in the database."""
 
 from __future__ import annotations
 

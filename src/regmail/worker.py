@@ -267,8 +267,8 @@ def _outcome(
         params["last_reply"] = last_reply[:1000]
     if status == "sent":
         params["sent_at"] = now
-        # The secret (the raw token) has done its job; a dead mail keeps its sealed payload
-        # so that an operator's replay can still send it.
+    if status in ("sent", "dead"):
+        # The secret (the raw token) is done with either way; a replay issues a new one.
         params["payload"] = {}
     return params
 

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,12 @@ class ActivationError(Exception):
 @dataclass(frozen=True)
 class Activated:
     email: str
+
+
+@dataclass(frozen=True)
+class RenewedPayload:
+    payload: dict[str, Any]  # sealed
+    expires_at: datetime
 
 
 class AccountService:
@@ -123,6 +130,30 @@ class AccountService:
     async def _send_activation(
         self, conn: AsyncConnection, account_id: str, address: Address, locale: str, now: datetime
     ) -> None:
+        token, expires_at = await self._issue_token(conn, account_id, now)
+        mail = NewMail(
+            "activation", address.ascii, locale, {"token": token}, account_id, expires_at
+        )
+        await enqueue_mail(conn, mail, now, self._sealer)
+
+    async def renew_activation(
+        self, conn: AsyncConnection, mail_id: str, account_id: str, now: datetime
+    ) -> RenewedPayload | None:
+        """A fresh token for an activation mail being replayed (its old payload is scrubbed
+        once dead, or its link may have expired), sealed for `mail_id`. None when the
+        account is no longer pending: the mail has nothing left to do."""
+        pending = await conn.scalar(
+            select(func.count()).where(accounts.c.id == account_id, accounts.c.status == "pending")
+        )
+        if not pending:
+            return None
+        token, expires_at = await self._issue_token(conn, account_id, now)
+        return RenewedPayload(self._sealer.seal(mail_id, {"token": token}), expires_at)
+
+    async def _issue_token(
+        self, conn: AsyncConnection, account_id: str, now: datetime
+    ) -> tuple[str, datetime]:
+        """A new activation token (stored only as its hash) and when it expires."""
         token = new_token()
         expires_at = now + timedelta(seconds=self._settings.token_ttl_seconds)
         await conn.execute(
@@ -133,10 +164,7 @@ class AccountService:
                 expires_at=expires_at,
             )
         )
-        mail = NewMail(
-            "activation", address.ascii, locale, {"token": token}, account_id, expires_at
-        )
-        await enqueue_mail(conn, mail, now, self._sealer)
+        return token, expires_at
 
     async def _may_mail(self, conn: AsyncConnection, recipient: str, now: datetime) -> bool:
         """Whether one more mail to this address keeps within the per-address limits."""

@@ -62,11 +62,11 @@ async def message(
 @router.post(
     "/messages/{mail_id}/retry",
     summary="Replay a dead or retrying mail now",
-    responses={409: {"description": "The mail is not dead or retrying"}},
+    responses={409: {"description": "Not dead or retrying, or its account is already active"}},
 )
 async def retry(mail_id: str, runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, Any]:
     try:
-        view = await retry_mail(runtime.engine, runtime.outbox, mail_id)
+        view = await retry_mail(runtime.engine, runtime.outbox, runtime.accounts, mail_id)
     except LookupError:
         raise Problem(404, "No such mail") from None
     except NotRetryable as error:
