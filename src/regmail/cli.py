@@ -12,8 +12,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from regmail.api.app import create_app
+from regmail.check import check_all
 from regmail.db.migrate import migrate as run_migrations
 from regmail.eventloop import run_event_loop
 from regmail.logs import configure_logging
@@ -225,6 +227,26 @@ def messages_retry(mail_id: str) -> None:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{view.id} queued again")
+
+
+@app.command()
+def check() -> None:
+    """Check the configuration, the database, the broker and the SMTP server (connect,
+    TLS, AUTH); print what is wrong with each. Exit status 1 if anything is."""
+    try:
+        settings = Settings()  # type: ignore[call-arg]  # fields come from the environment
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "REGMAIL_" + "_".join(str(p) for p in problem["loc"]).upper()
+            typer.echo(f"FAIL configuration  {name}: {problem['msg']}")
+        raise typer.Exit(1) from None
+    configure_logging("error", settings.log_json)  # the findings are the output
+    typer.echo("ok   configuration")
+    findings = asyncio.run(check_all(settings))
+    for finding in findings:
+        typer.echo(f"{'ok  ' if finding.ok else 'FAIL'} {finding.part:<14} {finding.detail}")
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
 
 
 @app.command("secret-key")

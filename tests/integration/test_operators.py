@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-from regmail.settings import Settings
-from tests.support.processes import settings_env
+from tests.support.processes import regmail_cli
 from tests.support.service import make_settings, running_service
 from tests.support.smtp_sink import SmtpSink
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
-
-
-async def regmail_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "regmail", *args],
-        env=settings_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 async def test_cli_lists_shows_and_replays_a_dead_mail(tmp_path: Path, smtp_sink: SmtpSink) -> None:

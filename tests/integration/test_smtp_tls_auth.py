@@ -5,20 +5,14 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import pytest
 
 from tests.support.processes import start_regmail
 from tests.support.service import TEST_DEFAULTS, make_settings, running_service
-from tests.support.tls_smtp import PASSWORD, USER, tls_auth_server
+from tests.support.tls_smtp import PASSWORD, smtp_url, tls_auth_server
 from tests.support.waiting import eventually, free_port, wait_for_port
-
-
-def smtp_url(scheme: str, port: int, password: str = PASSWORD) -> str:
-    query = "?starttls=true&verify=false" if scheme == "smtp" else "?verify=false"
-    return f"{scheme}://{quote(USER, safe='')}:{quote(password)}@127.0.0.1:{port}{query}"
 
 
 @pytest.mark.parametrize(("mode", "scheme"), [("starttls", "smtp"), ("tls", "smtps")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 import subprocess
@@ -46,3 +47,15 @@ def _limit_file_size(max_bytes: int) -> Callable[[], None]:
         resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
 
     return limit
+
+
+async def regmail_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `regmail ARGS` to completion with `settings` in its environment."""
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "regmail", *args],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -16,6 +17,11 @@ from regmail.mail.sink import Mailbox, SinkHandler
 from tests.support.waiting import free_port
 
 USER, PASSWORD = "sender@example.com", "s3cret-authcode"
+
+
+def smtp_url(scheme: str, port: int, password: str = PASSWORD) -> str:
+    query = "?starttls=true&verify=false" if scheme == "smtp" else "?verify=false"
+    return f"{scheme}://{quote(USER, safe='')}:{quote(password)}@127.0.0.1:{port}{query}"
 
 
 def self_signed_context(directory: Path) -> ssl.SSLContext:

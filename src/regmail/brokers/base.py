@@ -14,6 +14,10 @@ from datetime import datetime
 from typing import Protocol
 
 
+class ProbeFailed(Exception):
+    """What `Broker.probe` found wrong, said for an operator."""
+
+
 @dataclass(frozen=True)
 class Message:
     mail_id: str
@@ -69,5 +73,9 @@ class Broker(Protocol):
 
     async def ready(self) -> bool:
         """Whether the broker is reachable now (for /readyz)."""
+
+    async def probe(self) -> str:
+        """Connect afresh and say what is there (`regmail check`); raise ProbeFailed, or the
+        client's own error, when something is wrong."""
 
     async def close(self) -> None: ...

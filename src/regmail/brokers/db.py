@@ -226,6 +226,9 @@ class DbBroker:
     async def ready(self) -> bool:
         return True  # the database is the broker: /readyz checks it already
 
+    async def probe(self) -> str:
+        return "the database is the queue (broker=db)"
+
     async def close(self) -> None:
         pass
 

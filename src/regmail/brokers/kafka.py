@@ -28,7 +28,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
-from regmail.brokers.base import Ack, Dead, Handler, Message, Outcome, RetryAt
+from regmail.brokers.base import Ack, Dead, Handler, Message, Outcome, ProbeFailed, RetryAt
 
 log = structlog.get_logger(__name__)
 
@@ -205,6 +205,21 @@ class KafkaBroker:
 
     async def ready(self) -> bool:
         return self._producer is not None
+
+    async def probe(self) -> str:
+        c = self._config
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=c.bootstrap, request_timeout_ms=5000, **c.client_options
+        )
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+        finally:
+            await admin.close()
+        missing = [t for t in self.topics if t not in existing]
+        if missing:
+            raise ProbeFailed(f"connected, but topics {missing} are missing: run `regmail migrate`")
+        return f"connected; topics {self.topics} exist"
 
     async def close(self) -> None:
         if self._producer is not None:

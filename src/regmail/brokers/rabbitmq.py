@@ -31,7 +31,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from regmail.brokers.base import Ack, Dead, Handler, Message, Outcome, RetryAt
+from regmail.brokers.base import Ack, Dead, Handler, Message, Outcome, ProbeFailed, RetryAt
 
 log = structlog.get_logger(__name__)
 
@@ -196,6 +196,19 @@ class RabbitBroker:
     async def ready(self) -> bool:
         connection = self._connection
         return connection is not None and not connection.is_closed
+
+    async def probe(self) -> str:
+        name = f"{self._prefix}.mail"
+        connection = await aio_pika.connect(self._url, timeout=5)
+        async with connection:
+            channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(name, passive=True)
+            except aio_pika.exceptions.ChannelNotFoundEntity:
+                missing = f"connected, but queue {name} is missing: run `regmail migrate`"
+                raise ProbeFailed(missing) from None
+            depth = queue.declaration_result.message_count
+            return f"connected; queue {name} holds {depth} messages"
 
     async def close(self) -> None:
         if self._connection is not None:

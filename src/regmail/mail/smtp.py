@@ -121,27 +121,34 @@ class SmtpPool:
                 return connection
             except aiosmtplib.SMTPException:
                 await _close(connection.client)
-        return _Connection(await self._connect(), time.monotonic())
-
-    async def _connect(self) -> aiosmtplib.SMTP:
-        t = self._target
-        client = aiosmtplib.SMTP(
-            hostname=t.hostname,
-            port=t.port,
-            username=t.username,
-            password=t.password,
-            use_tls=t.use_tls,
-            start_tls=t.start_tls,
-            validate_certs=t.validate_certs,
-            timeout=self._timeout,
-        )
-        await client.connect()
-        return client
+        return _Connection(await connect(self._target, self._timeout), time.monotonic())
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
         for connection in idle:
             await _close(connection.client)
+
+
+# `timeout` is aiosmtplib's limit per command, not a deadline for the whole call.
+async def connect(target: SmtpTarget, timeout: float) -> aiosmtplib.SMTP:  # noqa: ASYNC109
+    """A connection ready to send: greeted, TLS (implicit or STARTTLS) and AUTH done."""
+    client = aiosmtplib.SMTP(
+        hostname=target.hostname,
+        port=target.port,
+        username=target.username,
+        password=target.password,
+        use_tls=target.use_tls,
+        start_tls=target.start_tls,
+        validate_certs=target.validate_certs,
+        timeout=timeout,
+    )
+    await client.connect()
+    return client
+
+
+async def close(client: aiosmtplib.SMTP) -> None:
+    """QUIT politely; drop the line if even that fails."""
+    await _close(client)
 
 
 async def _close(client: aiosmtplib.SMTP) -> None:

@@ -1,0 +1,99 @@
+"""`regmail check`: is every part regmail needs there and usable? Says what is wrong."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiosmtplib
+from sqlalchemy.engine import make_url
+
+from regmail.brokers.base import ProbeFailed
+from regmail.db.engine import create_engine
+from regmail.db.migrate import schema_revisions
+from regmail.mail.smtp import close, connect, parse_smtp_url
+from regmail.runtime import Runtime
+from regmail.settings import Settings
+
+PROBE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    part: str  # configuration | database | broker | smtp
+    ok: bool
+    detail: str
+
+
+async def check_all(settings: Settings) -> list[Finding]:
+    """Database, broker and SMTP server, each on its own: one failing does not hide another."""
+    parts: list[tuple[str, Callable[[Settings], Awaitable[str]]]] = [
+        ("database", _database),
+        ("broker", _broker),
+        ("smtp", _smtp),
+    ]
+    return [await _finding(name, probe, settings) for name, probe in parts]
+
+
+async def _finding(
+    name: str, probe: Callable[[Settings], Awaitable[str]], settings: Settings
+) -> Finding:
+    try:
+        async with asyncio.timeout(PROBE_SECONDS):
+            return Finding(name, True, await probe(settings))
+    except TimeoutError:
+        return Finding(name, False, f"no answer within {PROBE_SECONDS:g} s")
+    except ProbeFailed as error:
+        return Finding(name, False, str(error))
+    except Exception as error:  # any client's failure is a finding, not a crash
+        return Finding(name, False, _explain(error))
+
+
+async def _database(settings: Settings) -> str:
+    url = make_url(settings.database_url)
+    engine = create_engine(settings)
+    try:
+        found, expected = await schema_revisions(engine)
+    finally:
+        await engine.dispose()
+    where = url.render_as_string(hide_password=True)
+    if found != expected:
+        raise ProbeFailed(
+            f"{where}: schema at revision {found or 'none'}, this version needs {expected}: "
+            "run `regmail migrate`"
+        )
+    return f"{where}: reachable, schema up to date ({expected})"
+
+
+async def _broker(settings: Settings) -> str:
+    runtime = Runtime.build(settings)
+    try:
+        return await runtime.broker.probe()
+    finally:
+        await runtime.close()
+
+
+async def _smtp(settings: Settings) -> str:
+    target = parse_smtp_url(settings.smtp_url.get_secret_value())
+    client = await connect(target, settings.smtp_timeout)
+    try:
+        security = "TLS" if target.use_tls else "STARTTLS" if target.start_tls else "no TLS"
+        auth = f"AUTH as {target.username}" if target.username else "no AUTH"
+        return f"{target.hostname}:{target.port}: connected, {security}, {auth}"
+    finally:
+        await close(client)
+
+
+def _explain(error: BaseException) -> str:
+    """The client's error, with what it usually means."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, aiosmtplib.SMTPAuthenticationError):
+        return f"the server refused the user name or password ({error.code} {error.message})"
+    if isinstance(error, ssl.SSLError) or "certificate" in str(error).lower():
+        return f"TLS failed: {error} (a self-signed test server needs ?verify=false)"
+    refused = ("refused", "connect call failed", "errno 111")
+    if isinstance(error, ConnectionRefusedError) or any(r in text.lower() for r in refused):
+        return f"connection refused: nothing listens there ({text})"
+    return text
