@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -16,14 +17,26 @@ from pydantic import ValidationError
 
 from regmail.api.app import create_app
 from regmail.check import check_all
+from regmail.clock import utcnow
 from regmail.db.migrate import migrate as run_migrations
 from regmail.eventloop import run_event_loop
 from regmail.logs import configure_logging
 from regmail.mail.sealing import new_key
 from regmail.mail.sink import Mailbox, start_sink
-from regmail.ops import STATUSES, NotRetryable, get_mail, list_mails, retry_mail
+from regmail.metrics import serve_metrics
+from regmail.ops import (
+    STATUSES,
+    MailFilter,
+    NotRetryable,
+    get_mail,
+    list_mails,
+    mail_ids,
+    parse_age,
+    parse_since,
+    retry_mail,
+)
 from regmail.outbox.relay import run_relay
-from regmail.retention import run_retention
+from regmail.retention import purge_finished, run_retention
 from regmail.runtime import Runtime, migrate_all
 from regmail.settings import Settings
 from regmail.worker import Delivery, run_worker
@@ -52,6 +65,11 @@ def _run_until_signal(main: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         await main(stop)
 
     run_event_loop(runner())
+
+
+def _serve_metrics(settings: Settings) -> None:
+    if settings.metrics_port:
+        serve_metrics(settings.host, settings.metrics_port)
 
 
 @app.command()
@@ -85,6 +103,8 @@ def worker(
     """Deliver queued mail until SIGINT/SIGTERM (in-flight sends finish first)."""
     settings = _settings(worker_concurrency=concurrency)
 
+    _serve_metrics(settings)
+
     async def main(stop: asyncio.Event) -> None:
         runtime = Runtime.build(settings)
         delivery, pool = runtime.delivery()
@@ -103,6 +123,7 @@ def relay(
 ) -> None:
     """Relay the outbox to the broker until SIGINT/SIGTERM (RabbitMQ; not needed for `db`)."""
     settings = _settings(relay_concurrency=concurrency)
+    _serve_metrics(settings)
 
     async def main(stop: asyncio.Event) -> None:
         runtime = Runtime.build(settings)
@@ -143,7 +164,10 @@ async def _deliver(runtime: Runtime, delivery: Delivery, stop: asyncio.Event) ->
     days = runtime.settings.mail_retention_days
     keeper = asyncio.create_task(run_retention(runtime.engine, days, stop))
     try:
-        await run_worker(runtime.broker, delivery, runtime.settings.worker_concurrency, stop)
+        s = runtime.settings
+        await run_worker(
+            runtime.broker, delivery, s.worker_concurrency, stop, s.worker_grace_seconds
+        )
     finally:
         keeper.cancel()
         await asyncio.gather(keeper, return_exceptions=True)
@@ -185,16 +209,34 @@ async def _dev(settings: Settings) -> None:
         raise OSError(f"the HTTP port {settings.port} is not available")
 
 
+def _since_option(value: str | None) -> datetime | None:
+    try:
+        return None if value is None else parse_since(value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--since") from None
+
+
+Since = Annotated[
+    str | None, typer.Option(help="Changed since: an age (2h, 7d) or an ISO 8601 time")
+]
+Recipient = Annotated[str | None, typer.Option(help="Only mails to this address")]
+Reason = Annotated[str | None, typer.Option(help="Only dead mails with this reason")]
+
+
 @messages_app.command("list")
 def messages_list(
     status: Annotated[str | None, typer.Option(help=f"One of {', '.join(STATUSES)}")] = None,
+    recipient: Recipient = None,
+    reason: Reason = None,
+    since: Since = None,
     limit: Annotated[int, typer.Option(min=1)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line")] = False,
 ) -> None:
     """List mails, most recently changed first."""
     if status is not None and status not in STATUSES:
         raise typer.BadParameter(f"must be one of {', '.join(STATUSES)}", param_hint="--status")
-    views = _with_runtime(lambda rt: list_mails(rt.engine, status, limit))
+    which = MailFilter(status, recipient, reason, _since_option(since))
+    views = _with_runtime(lambda rt: list_mails(rt.engine, which, limit))
     for view in views:
         if as_json:
             typer.echo(json.dumps(view.as_json(), ensure_ascii=False))
@@ -203,6 +245,48 @@ def messages_list(
                 f"{view.id}  {view.status:<8} {view.attempts:>2}x  {view.kind:<18} "
                 f"{view.recipient}  {view.dead_reason or ''} {view.last_reply or ''}".rstrip()
             )
+
+
+@messages_app.command("retry-dead")
+def messages_retry_dead(
+    since: Since = None, reason: Reason = None, recipient: Recipient = None
+) -> None:
+    """Replay every dead mail that matches (e.g. after a provider outage: --since 2h)."""
+    which = MailFilter("dead", recipient, reason, _since_option(since))
+
+    async def replay_all(runtime: Runtime) -> tuple[int, int]:
+        replayed = skipped = 0
+        ids = await mail_ids(runtime.engine, which)
+        with typer.progressbar(ids, label="replaying", file=sys.stderr) as bar:
+            for mail_id in bar:
+                try:
+                    await retry_mail(runtime.engine, runtime.outbox, runtime.accounts, mail_id)
+                    replayed += 1
+                except (LookupError, NotRetryable):  # purged, or its account is active
+                    skipped += 1
+        return replayed, skipped
+
+    replayed, skipped = _with_runtime(replay_all)
+    typer.echo(f"{replayed} replayed, {skipped} skipped (no longer dead or not needed)")
+
+
+@messages_app.command("purge-sent")
+def messages_purge_sent(
+    older_than: Annotated[str, typer.Option(help="Last changed longer ago than this (7d)")],
+) -> None:
+    """Delete sent mails last changed longer ago than --older-than (retention does this
+    hourly after REGMAIL_MAIL_RETENTION_DAYS)."""
+    try:
+        before = utcnow() - parse_age(older_than)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--older-than") from None
+
+    async def purge(runtime: Runtime) -> int:
+        count = len(await mail_ids(runtime.engine, MailFilter("sent")))
+        with typer.progressbar(length=count, label="purging", file=sys.stderr) as bar:
+            return await purge_finished(runtime.engine, before, ("sent",), bar.update)
+
+    typer.echo(f"{_with_runtime(purge)} sent mails purged")
 
 
 @messages_app.command("show")

@@ -1,10 +1,86 @@
-"""Prometheus metrics of this process."""
+"""Prometheus metrics, defined once for every regmail process.
+
+With PROMETHEUS_MULTIPROC_DIR set (the prometheus_client convention; an empty directory,
+cleared at each start, shared by the regmail processes of one host), each process writes
+its own values there and any /metrics shows them summed over the processes: correct with
+several API processes, and the API's /metrics shows the workers' and relays' figures too.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import atexit
+import os
 
-SIGNUPS = Counter("regmail_signups_total", "Sign-up requests accepted (202)")
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
+
+SIGNUPS = Counter(
+    "regmail_signups_total",
+    "Sign-up requests (API and form) by outcome: accepted, invalid, limited, unavailable",
+    ["outcome"],
+)
+REQUEST_SECONDS = Histogram(
+    "regmail_http_request_duration_seconds",
+    "HTTP request latency by route template and status",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 ACTIVATIONS = Counter("regmail_activations_total", "Activation attempts by outcome", ["outcome"])
-MAILS = Counter("regmail_mails_total", "Delivery attempts by outcome", ["outcome"])
+MAILS = Counter(
+    "regmail_mails_total", "Delivery attempts by outcome: sent, retrying, dead", ["outcome"]
+)
+DEAD = Counter("regmail_mails_dead_total", "Mails given up, by dead reason", ["reason"])
+PUBLISHED = Counter("regmail_relay_published_total", "Outbox rows the relay published")
 SMTP_SECONDS = Histogram("regmail_smtp_send_seconds", "Time of one SMTP transaction")
+SMTP_CONNECTIONS = Gauge(
+    "regmail_smtp_connections", "SMTP connections open", multiprocess_mode="livesum"
+)
+OUTBOX_DEPTH = Gauge(
+    "regmail_outbox_depth",
+    "Outbox rows waiting (to be relayed, or with broker=db to be delivered), read at scrape",
+    multiprocess_mode="mostrecent",
+)
+OUTBOX_OLDEST_SECONDS = Gauge(
+    "regmail_outbox_oldest_age_seconds",
+    "Age of the oldest waiting outbox row: the relay's lag, or with broker=db the queue's",
+    multiprocess_mode="mostrecent",
+)
+BROKER_BACKLOG = Gauge(
+    "regmail_broker_backlog_messages",
+    "Messages waiting in the broker: RabbitMQ queue depth, Kafka consumer-group lag",
+    multiprocess_mode="mostrecent",
+)
+
+
+MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+if MULTIPROCESS:
+    # This process's live gauges (SMTP connections) stop counting once it exits.
+    atexit.register(multiprocess.mark_process_dead, os.getpid())
+
+
+def _registry() -> CollectorRegistry:
+    """This process's metrics, or every process's when PROMETHEUS_MULTIPROC_DIR is set."""
+    if not MULTIPROCESS:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
+def render() -> tuple[bytes, str]:
+    """The metrics page: (body, content type)."""
+    return generate_latest(_registry()), CONTENT_TYPE_LATEST
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """/metrics on `port` for a process without an API (worker, relay), in a thread."""
+    start_http_server(port, addr=host, registry=_registry())

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from regmail.accounts.service import AccountService
@@ -57,14 +57,42 @@ class MailView:
         }
 
 
+@dataclass(frozen=True)
+class MailFilter:
+    """Which mails an operator means; None matches anything."""
+
+    status: str | None = None
+    recipient: str | None = None
+    reason: str | None = None  # dead reason
+    since: datetime | None = None  # last changed at or after
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        for column, wanted in (
+            (mails.c.status, self.status),
+            (mails.c.recipient, self.recipient),
+            (mails.c.dead_reason, self.reason),
+        ):
+            if wanted is not None:
+                query = query.where(column == wanted)
+        if self.since is not None:
+            since = self.since if self.since.tzinfo else self.since.replace(tzinfo=UTC)
+            query = query.where(mails.c.updated_at >= since)
+        return query
+
+
 async def list_mails(
-    engine: AsyncEngine, status: str | None = None, limit: int = 100
+    engine: AsyncEngine, which: MailFilter = MailFilter(), limit: int = 100
 ) -> list[MailView]:
-    query = select(*_VISIBLE).order_by(mails.c.updated_at.desc()).limit(limit)
-    if status is not None:
-        query = query.where(mails.c.status == status)
+    query = which.apply(select(*_VISIBLE)).order_by(mails.c.updated_at.desc()).limit(limit)
     async with engine.connect() as conn:
         return [MailView(**row._mapping) for row in await conn.execute(query)]
+
+
+async def mail_ids(engine: AsyncEngine, which: MailFilter) -> list[str]:
+    """Every matching mail's id, oldest change first (for bulk actions)."""
+    query = which.apply(select(mails.c.id)).order_by(mails.c.updated_at)
+    async with engine.connect() as conn:
+        return list(await conn.scalars(query))
 
 
 async def get_mail(engine: AsyncEngine, mail_id: str) -> MailView | None:
@@ -125,3 +153,37 @@ async def retry_mail(
         replayed = (await conn.execute(select(*_VISIBLE).where(mails.c.id == mail_id))).one()
     queue.wake()
     return MailView(**replayed._mapping)
+
+
+async def outbox_stats(engine: AsyncEngine) -> tuple[int, float]:
+    """(outbox rows waiting, age in seconds of the oldest of them; 0 when none wait)."""
+    query = select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.status == "ready")
+    async with engine.connect() as conn:
+        count, oldest = (await conn.execute(query)).one()
+    age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
+    return int(count), max(0.0, age)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_age(text: str) -> timedelta:
+    """`90s`, `15m`, `2h`, `7d` → a timedelta; ValueError otherwise."""
+    number, unit = text[:-1], text[-1:]
+    if unit not in _UNITS or not number.isdigit():
+        raise ValueError(f"{text!r}: expected a number and s, m, h or d (like 2h or 7d)")
+    return timedelta(seconds=int(number) * _UNITS[unit])
+
+
+def parse_since(text: str) -> datetime:
+    """An age (`2h`: two hours ago) or an ISO 8601 time (UTC unless it says otherwise)."""
+    try:
+        return utcnow() - parse_age(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        expected = f"{text!r}: expected an age like 2h or a time like 2026-11-24T08:00"
+        raise ValueError(expected) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

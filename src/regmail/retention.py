@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
@@ -21,15 +22,22 @@ BATCH = 1000  # rows per transaction: SQLite's one writer is never held for long
 INTERVAL_SECONDS = 3600.0
 
 
-async def purge_finished(engine: AsyncEngine, before: datetime) -> int:
-    """Delete sent and dead mails last updated before `before`; how many went."""
+async def purge_finished(
+    engine: AsyncEngine,
+    before: datetime,
+    statuses: tuple[str, ...] = ("sent", "dead"),
+    progress: Callable[[int], None] = lambda _: None,
+) -> int:
+    """Delete mails in `statuses` (finished ones only) last updated before `before`, a batch
+    per transaction; `progress` hears each batch's size. How many went."""
+    assert set(statuses) <= {"sent", "dead"}, "only finished mails are purged"
     purged = 0
     while True:
         async with engine.begin() as conn:
             ids = list(
                 await conn.scalars(
                     select(mails.c.id)
-                    .where(mails.c.status.in_(("sent", "dead")), mails.c.updated_at < before)
+                    .where(mails.c.status.in_(statuses), mails.c.updated_at < before)
                     .limit(BATCH)
                 )
             )
@@ -39,6 +47,7 @@ async def purge_finished(engine: AsyncEngine, before: datetime) -> int:
             await conn.execute(delete(outbox).where(outbox.c.mail_id.in_(ids)))
             await conn.execute(delete(mails).where(mails.c.id.in_(ids)))
         purged += len(ids)
+        progress(len(ids))
 
 
 async def run_retention(engine: AsyncEngine, days: int, stop: asyncio.Event) -> None:

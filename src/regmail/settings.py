@@ -155,6 +155,12 @@ class Settings(BaseSettings):
             "and reuses. Keep it within your provider's connection limit."
         ),
     )
+    worker_grace_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM a worker finishes its sends in flight for at most this long, "
+        "then stops; what is left is taken by other workers.",
+    )
     worker_poll_seconds: float = Field(
         0.25, gt=0, description="How often an idle db-broker worker looks for due mail."
     )
@@ -180,6 +186,12 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="Port of the HTTP server.")
     dev_sink_port: int = Field(8025, description="Port of the built-in SMTP sink (`regmail dev`).")
     dev_mode: bool = Field(False, description="Serve /dev/mailbox (set by `regmail dev`).")
+    metrics_port: int = Field(
+        0,
+        ge=0,
+        description="`regmail worker` and `regmail relay` serve /metrics on this port (0: off). "
+        "With PROMETHEUS_MULTIPROC_DIR set, the API's /metrics covers them already.",
+    )
     log_level: str = Field("info", description="debug, info, warning or error.")
     log_json: bool = Field(True, description="JSON log lines (false: human-readable).")
 

@@ -9,6 +9,7 @@ said `sent`. Then the lease runs out and the mail is sent again (docs/delivery.m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -27,7 +28,7 @@ from regmail.db.tables import mails
 from regmail.mail.render import MailToRender, Renderer
 from regmail.mail.sealing import Sealer, SealError
 from regmail.mail.smtp import SendFailure, SmtpPool, classify
-from regmail.metrics import MAILS, SMTP_SECONDS
+from regmail.metrics import DEAD, MAILS, SMTP_SECONDS
 from regmail.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
@@ -107,6 +108,7 @@ class Delivery:
         row = (await conn.execute(_MAIL_BY_ID, {"b_id": mail_id})).first()
         if row is None:
             log.error("unknown_mail", mail_id=mail_id)
+            DEAD.labels("unknown-mail").inc()
             return Dead("unknown-mail")
         if row.status in ("sent", "dead"):
             return Ack()  # a redelivery: the outcome is already recorded
@@ -116,6 +118,8 @@ class Delivery:
             return RetryAt(row.next_attempt_at, "not due yet")  # an early redelivery
         if row.expires_at is not None and row.expires_at <= now:
             await conn.execute(_OUTCOME, _outcome(mail_id, row.attempts, "dead", reason="expired"))
+            MAILS.labels("dead").inc()
+            DEAD.labels("expired").inc()
             return Dead("expired")
         taken = await conn.execute(
             _CLAIM,
@@ -153,6 +157,7 @@ class Delivery:
     async def _dead(self, mail_id: str, attempts: int, reason: str, reply: str) -> Dead:
         await self._finish(mail_id, attempts, "dead", reason=reason, last_reply=reply)
         MAILS.labels("dead").inc()
+        DEAD.labels(reason).inc()
         return Dead(reason)
 
     async def _finish(
@@ -274,8 +279,25 @@ def _outcome(
 
 
 async def run_worker(
-    broker: Broker, delivery: Delivery, concurrency: int, stop: asyncio.Event
+    broker: Broker,
+    delivery: Delivery,
+    concurrency: int,
+    stop: asyncio.Event,
+    grace_seconds: float = 30.0,
 ) -> None:
+    """Consume until `stop`; then let the sends in flight finish, for `grace_seconds` at
+    most. Past that they are cut off, as by a crash: their mails come back after the lease
+    (or on the broker's redelivery) to another worker."""
     log.info("worker_started", broker=broker.name, concurrency=concurrency)
-    await broker.consume(delivery.handle, concurrency, stop)
+    consuming = asyncio.create_task(broker.consume(delivery.handle, concurrency, stop))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({consuming, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not consuming.done():
+        done, _ = await asyncio.wait({consuming}, timeout=grace_seconds)
+        if not done:
+            log.warning("worker_grace_expired", grace_seconds=grace_seconds)
+            consuming.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await consuming
     log.info("worker_stopped")

@@ -69,6 +69,14 @@ async def test_admin_api_lists_and_replays(tmp_path: Path, smtp_sink: SmtpSink) 
         listed = await svc.client.get("/v1/admin/messages?status=dead", headers=ADMIN)
         assert [m["id"] for m in listed.json()] == [dead.id]
         assert "payload" not in listed.json()[0]
+        filtered = await svc.client.get(
+            "/v1/admin/messages",
+            params={"reason": "rejected", "since": "2000-01-01T00:00:00Z"},
+            headers=ADMIN,
+        )
+        assert [m["id"] for m in filtered.json()] == [dead.id]
+        other = await svc.client.get("/v1/admin/messages?reason=max-attempts", headers=ADMIN)
+        assert other.json() == []
         one = await svc.client.get(f"/v1/admin/messages/{dead.id}", headers=ADMIN)
         assert one.json()["last_reply"].startswith("500")
         stats = await svc.client.get("/v1/admin/stats", headers=ADMIN)
@@ -103,3 +111,40 @@ async def test_admin_api_refuses_a_missing_or_wrong_token(tmp_path: Path) -> Non
     async with running_service(make_settings(tmp_path, admin_token=None), worker=False) as svc:
         disabled = await svc.client.get("/v1/admin/stats", headers=ADMIN)
         assert disabled.status_code == 404
+
+
+async def test_cli_filters_replays_all_dead_and_purges_sent(
+    tmp_path: Path, smtp_sink: SmtpSink
+) -> None:
+    smtp_sink.start("-f", "RCPT")
+    settings = make_settings(tmp_path, smtp_url=smtp_sink.url)
+    async with running_service(settings) as svc:
+        for name in ("a", "b", "c"):
+            await svc.register(f"{name}@example.com")
+        await svc.wait_for_rows(lambda r: r.status == "dead")
+
+        async def listed(*options: str) -> list[str]:
+            result = await regmail_cli(settings, "messages", "list", *options)
+            assert result.returncode == 0, result.stderr
+            return result.stdout.splitlines()
+
+        assert len(await listed("--status", "dead", "--reason", "rejected", "--since", "1h")) == 3
+        assert len(await listed("--recipient", "b@example.com")) == 1
+        assert await listed("--reason", "max-attempts") == []
+        assert await listed("--since", "2999-01-01T00:00") == []
+        bad = await regmail_cli(settings, "messages", "list", "--since", "yesterday")
+        assert bad.returncode == 2 and "--since" in bad.stderr
+
+        smtp_sink.restart()  # the provider is fixed: replay the lot
+        replayed = await regmail_cli(settings, "messages", "retry-dead", "--since", "1h")
+        assert replayed.returncode == 0, replayed.stderr
+        assert "3 replayed, 0 skipped" in replayed.stdout
+        await svc.wait_for_rows(lambda r: r.status == "sent")
+        assert len(smtp_sink.message_ids()) == 3
+
+        kept = await regmail_cli(settings, "messages", "purge-sent", "--older-than", "1d")
+        assert "0 sent mails purged" in kept.stdout
+        purged = await regmail_cli(settings, "messages", "purge-sent", "--older-than", "0s")
+        assert purged.returncode == 0, purged.stderr
+        assert "3 sent mails purged" in purged.stdout
+        assert await svc.mail_rows() == []

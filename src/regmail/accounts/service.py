@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -20,6 +21,8 @@ from regmail.db.tables import accounts, activation_tokens, mails
 from regmail.mail.sealing import Sealer
 from regmail.outbox.enqueue import NewMail, enqueue_mail
 from regmail.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 class ActivationError(Exception):
@@ -62,12 +65,12 @@ class AccountService:
         now = utcnow()
         try:
             async with self._engine.begin() as conn:
-                await self._register_in(conn, address, password_hash, locale, now)
+                mail_id = await self._register_in(conn, address, password_hash, locale, now)
         except IntegrityError:
             # A concurrent sign-up for the same address won the insert: treat as known.
             async with self._engine.begin() as conn:
-                await self._register_in(conn, address, password_hash, locale, now)
-        self._on_enqueued()
+                mail_id = await self._register_in(conn, address, password_hash, locale, now)
+        self._queued(mail_id)
 
     async def _register_in(
         self,
@@ -76,7 +79,8 @@ class AccountService:
         password_hash: str,
         locale: str,
         now: datetime,
-    ) -> None:
+    ) -> str | None:
+        """The id of the mail queued for this sign-up, if any (limits may hold it back)."""
         row = (
             await conn.execute(
                 select(accounts.c.id, accounts.c.email, accounts.c.status, accounts.c.locale).where(
@@ -97,17 +101,15 @@ class AccountService:
                     created_at=now,
                 )
             )
-            await self._send_activation(conn, account_id, address, locale, now)
-            return
+            return await self._send_activation(conn, account_id, address, locale, now)
         # Known address: mail the account's own address, as it signed up with it.
         known = parse_address(row.email)
         if not await self._may_mail(conn, known.ascii, now):
-            return
+            return None
         if row.status == "pending":
-            await self._send_activation(conn, row.id, known, row.locale, now)
-        else:
-            mail = NewMail("already_registered", known.ascii, row.locale, {}, row.id)
-            await enqueue_mail(conn, mail, now, self._sealer)
+            return await self._send_activation(conn, row.id, known, row.locale, now)
+        mail = NewMail("already_registered", known.ascii, row.locale, {}, row.id)
+        return await enqueue_mail(conn, mail, now, self._sealer)
 
     async def resend(self, address: Address) -> None:
         now = utcnow()
@@ -124,17 +126,24 @@ class AccountService:
             known = parse_address(row.email)
             if not await self._may_mail(conn, known.ascii, now):
                 return
-            await self._send_activation(conn, row.id, known, row.locale, now)
-        self._on_enqueued()
+            mail_id = await self._send_activation(conn, row.id, known, row.locale, now)
+        self._queued(mail_id)
+
+    def _queued(self, mail_id: str | None) -> None:
+        """After the commit: log the mail's id (the key to its whole life in the logs, with
+        this request's id beside it) and wake an in-process worker."""
+        if mail_id is not None:
+            log.info("mail_queued", mail_id=mail_id)
+            self._on_enqueued()
 
     async def _send_activation(
         self, conn: AsyncConnection, account_id: str, address: Address, locale: str, now: datetime
-    ) -> None:
+    ) -> str:
         token, expires_at = await self._issue_token(conn, account_id, now)
         mail = NewMail(
             "activation", address.ascii, locale, {"token": token}, account_id, expires_at
         )
-        await enqueue_mail(conn, mail, now, self._sealer)
+        return await enqueue_mail(conn, mail, now, self._sealer)
 
     async def renew_activation(
         self, conn: AsyncConnection, mail_id: str, account_id: str, now: datetime

@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 import regmail
+from regmail.api.http_metrics import HttpMetrics
 from regmail.api.limits import BodySizeLimit, RateLimiter
 from regmail.api.problems import document_problems, install_problem_handlers
+from regmail.api.request_ids import RequestIds
 from regmail.api.routes import activations, admin, dev, health, pages, registrations
 from regmail.outbox.relay import run_relay
 from regmail.runtime import Runtime
@@ -49,6 +51,8 @@ def create_app(runtime: Runtime, own_runtime: bool = False) -> FastAPI:
     install_problem_handlers(app)
     document_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIds)  # even a 413 carries its id
+    app.add_middleware(HttpMetrics)  # outermost: it times and counts everything
     for module in (registrations, activations, admin, health, pages):
         app.include_router(module.router)
     if settings.dev_mode:

@@ -74,6 +74,9 @@ class Broker(Protocol):
     async def ready(self) -> bool:
         """Whether the broker is reachable now (for /readyz)."""
 
+    async def backlog(self) -> int | None:
+        """Messages waiting in the broker (for /metrics), or None where the outbox is it."""
+
     async def probe(self) -> str:
         """Connect afresh and say what is there (`regmail check`); raise ProbeFailed, or the
         client's own error, when something is wrong."""

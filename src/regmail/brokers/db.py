@@ -226,6 +226,9 @@ class DbBroker:
     async def ready(self) -> bool:
         return True  # the database is the broker: /readyz checks it already
 
+    async def backlog(self) -> int | None:
+        return None  # the outbox gauges are this broker's backlog
+
     async def probe(self) -> str:
         return "the database is the queue (broker=db)"
 

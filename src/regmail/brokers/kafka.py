@@ -206,6 +206,29 @@ class KafkaBroker:
     async def ready(self) -> bool:
         return self._producer is not None
 
+    async def backlog(self) -> int | None:
+        """The worker group's lag on the main topic: end offsets less committed ones."""
+        c = self._config
+        admin = AIOKafkaAdminClient(bootstrap_servers=c.bootstrap, **c.client_options)
+        await admin.start()
+        try:
+            committed = await admin.list_consumer_group_offsets(c.group)
+        finally:
+            await admin.close()
+        partitions = [TopicPartition(c.topic, p) for p in range(c.partitions)]
+        consumer = AIOKafkaConsumer(bootstrap_servers=c.bootstrap, **c.client_options)
+        await consumer.start()
+        try:
+            ends = await consumer.end_offsets(partitions)
+            starts = await consumer.beginning_offsets(partitions)
+        finally:
+            await consumer.stop()
+        lag = sum(
+            ends[tp] - (committed[tp].offset if tp in committed else starts[tp])
+            for tp in partitions
+        )
+        return int(lag)
+
     async def probe(self) -> str:
         c = self._config
         admin = AIOKafkaAdminClient(

@@ -197,6 +197,15 @@ class RabbitBroker:
         connection = self._connection
         return connection is not None and not connection.is_closed
 
+    async def backlog(self) -> int | None:
+        connection = await self._connect()
+        channel = await connection.channel()
+        try:
+            queue = await channel.declare_queue(f"{self._prefix}.mail", passive=True)
+            return queue.declaration_result.message_count
+        finally:
+            await channel.close()
+
     async def probe(self) -> str:
         name = f"{self._prefix}.mail"
         connection = await aio_pika.connect(self._url, timeout=5)

@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
+from regmail.metrics import SMTP_CONNECTIONS
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
@@ -105,6 +107,7 @@ class SmtpPool:
             except BaseException:
                 # The connection's state after a failure is unknown: never reuse it.
                 connection.client.close()
+                SMTP_CONNECTIONS.dec()
                 raise
             connection.last_used = time.monotonic()
             self._idle.append(connection)
@@ -120,13 +123,13 @@ class SmtpPool:
                 await connection.client.noop()
                 return connection
             except aiosmtplib.SMTPException:
-                await _close(connection.client)
+                await close(connection.client)
         return _Connection(await connect(self._target, self._timeout), time.monotonic())
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
         for connection in idle:
-            await _close(connection.client)
+            await close(connection.client)
 
 
 # `timeout` is aiosmtplib's limit per command, not a deadline for the whole call.
@@ -143,15 +146,13 @@ async def connect(target: SmtpTarget, timeout: float) -> aiosmtplib.SMTP:  # noq
         timeout=timeout,
     )
     await client.connect()
+    SMTP_CONNECTIONS.inc()
     return client
 
 
 async def close(client: aiosmtplib.SMTP) -> None:
     """QUIT politely; drop the line if even that fails."""
-    await _close(client)
-
-
-async def _close(client: aiosmtplib.SMTP) -> None:
+    SMTP_CONNECTIONS.dec()
     if client.is_connected:
         try:
             await client.quit()

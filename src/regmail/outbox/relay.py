@@ -16,6 +16,7 @@ import structlog
 from regmail.brokers.base import Ack, Broker, Message, Outcome, RetryAt
 from regmail.brokers.db import DbBroker
 from regmail.clock import utcnow
+from regmail.metrics import PUBLISHED
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +39,8 @@ async def run_relay(
         if outage["logged"]:
             log.info("relay_publishing_again")
             outage["logged"] = False
+        PUBLISHED.inc()
+        log.info("mail_published", mail_id=message.mail_id)
         return Ack()
 
     log.info("relay_started", broker=broker.name, concurrency=concurrency)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
 
 from regmail.api.deps import get_runtime
 from regmail.api.problems import Problem
-from regmail.ops import NotRetryable, count_by_status, get_mail, list_mails, retry_mail
+from regmail.ops import (
+    MailFilter,
+    NotRetryable,
+    count_by_status,
+    get_mail,
+    list_mails,
+    retry_mail,
+)
 from regmail.runtime import Runtime
 
 
@@ -44,9 +52,13 @@ Status = Literal["queued", "sending", "sent", "retrying", "dead"]
 async def messages(
     runtime: Annotated[Runtime, Depends(get_runtime)],
     status: Status | None = None,
+    recipient: Annotated[str | None, Query(max_length=320)] = None,
+    reason: Annotated[str | None, Query(max_length=32, description="dead reason")] = None,
+    since: Annotated[datetime | None, Query(description="changed at or after (ISO 8601)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    return [m.as_json() for m in await list_mails(runtime.engine, status, limit)]
+    which = MailFilter(status, recipient, reason, since)
+    return [m.as_json() for m in await list_mails(runtime.engine, which, limit)]
 
 
 @router.get("/messages/{mail_id}", summary="One mail's delivery state")

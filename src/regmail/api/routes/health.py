@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from regmail.api.deps import get_runtime
+from regmail.metrics import BROKER_BACKLOG, OUTBOX_DEPTH, OUTBOX_OLDEST_SECONDS, render
+from regmail.ops import outbox_stats
 from regmail.runtime import Runtime
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["health"])
 
@@ -45,5 +49,24 @@ async def readyz(runtime: Annotated[Runtime, Depends(get_runtime)]) -> JSONRespo
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
+    await _read_queue_gauges(runtime)
+    body, content_type = render()
+    return Response(body, media_type=content_type)
+
+
+async def _read_queue_gauges(runtime: Runtime) -> None:
+    """The outbox's and the broker's backlog, read now: a scrape sees the current state.
+    A part that does not answer leaves its gauge as it was (readyz says why)."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            depth, oldest = await outbox_stats(runtime.engine)
+        OUTBOX_DEPTH.set(depth)
+        OUTBOX_OLDEST_SECONDS.set(oldest)
+        if runtime.relays:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                backlog = await runtime.broker.backlog()
+            if backlog is not None:
+                BROKER_BACKLOG.set(backlog)
+    except Exception as error:  # a scrape must not fail because a dependency is away
+        log.info("metrics_backlog_unread", error=type(error).__name__)

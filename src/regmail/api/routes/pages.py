@@ -9,11 +9,10 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from regmail.accounts.addresses import parse_address
-from regmail.api.deps import get_runtime, limit_client
+from regmail.api.deps import get_runtime, limit_address, limit_client
 from regmail.api.pages import TEXT, page_language, render_page
 from regmail.api.problems import Problem
 from regmail.api.schemas import RegistrationIn
-from regmail.metrics import SIGNUPS
 from regmail.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +49,9 @@ async def signup_submit(
         )
     try:
         limit_client(request)
-        await runtime.accounts.register(parse_address(body.email), body.password, body.locale)
+        address = parse_address(body.email)
+        limit_address(request, address)
+        await runtime.accounts.register(address, body.password, body.locale)
     except Problem as problem:
         key = "error_rate" if problem.status == 429 else "error_unavailable"
         return render_page(
@@ -62,5 +63,4 @@ async def signup_submit(
             email=email,
             form_error=TEXT[lang][key],
         )
-    SIGNUPS.inc()
     return render_page(request, "signup.html", lang, accepted=True, errors={})

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Request
 from regmail.accounts.addresses import parse_address
 from regmail.api.deps import get_runtime, limit_address, limit_client
 from regmail.api.schemas import Accepted, RegistrationIn, ResendIn
-from regmail.metrics import SIGNUPS
 from regmail.runtime import Runtime
 
 router = APIRouter(tags=["registrations"])
@@ -40,7 +39,6 @@ async def register(
     address = parse_address(body.email)
     limit_address(request, address)
     await runtime.accounts.register(address, body.password, body.locale)
-    SIGNUPS.inc()
     return Accepted()
 
 
