@@ -44,6 +44,11 @@ SMTP_SECONDS = Histogram("regmail_smtp_send_seconds", "Time of one SMTP transact
 SMTP_CONNECTIONS = Gauge(
     "regmail_smtp_connections", "SMTP connections open", multiprocess_mode="livesum"
 )
+SMTP_PAUSED = Gauge(
+    "regmail_smtp_paused",
+    "1 while delivery is paused because the SMTP provider fails (connect, TLS, AUTH)",
+    multiprocess_mode="livemax",
+)
 OUTBOX_DEPTH = Gauge(
     "regmail_outbox_depth",
     "Outbox rows waiting (to be relayed, or with broker=db to be delivered), read at scrape",

@@ -14,6 +14,8 @@ from regmail.brokers.factory import make_broker
 from regmail.db.engine import create_engine
 from regmail.db.group_commit import GroupCommit
 from regmail.db.migrate import migrate
+from regmail.mail.pauses import PauseBoard
+from regmail.mail.provider import ProviderGate
 from regmail.mail.render import Renderer
 from regmail.mail.sealing import Sealer
 from regmail.mail.sink import Mailbox
@@ -64,7 +66,9 @@ class Runtime:
         )
         renderer = Renderer(s.mail_from, s.public_url)
         policy = RetryPolicy.from_settings(s)
-        delivery = Delivery(self.writes, renderer, pool, policy, s.lease_seconds, self.sealer)
+        board = PauseBoard(self.engine)
+        gate = ProviderGate(cap_seconds=s.smtp_pause_max_seconds, announce=board.announce)
+        delivery = Delivery(self.writes, renderer, pool, policy, s.lease_seconds, self.sealer, gate)
         return delivery, pool
 
     async def close(self) -> None:

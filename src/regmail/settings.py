@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         ),
     )
     smtp_timeout: float = Field(30.0, description="Seconds for any one SMTP command.")
+    smtp_pause_max_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Longest pause of all delivery while the SMTP provider itself fails "
+        "(refused connection, TLS or AUTH failure); pauses start at 1 s and double.",
+    )
     smtp_idle_check_seconds: float = Field(
         10.0, description="A pooled connection idle longer than this is checked with NOOP first."
     )

@@ -25,6 +25,7 @@ from regmail.clock import utcnow
 from regmail.db.engine import DATABASE_ERRORS
 from regmail.db.group_commit import GroupCommit
 from regmail.db.tables import mails
+from regmail.mail.provider import ProviderGate
 from regmail.mail.render import MailToRender, Renderer
 from regmail.mail.sealing import Sealer, SealError
 from regmail.mail.smtp import SendFailure, SmtpPool, classify
@@ -51,7 +52,9 @@ class Delivery:
         policy: RetryPolicy,
         lease_seconds: float,
         sealer: Sealer,
+        gate: ProviderGate | None = None,
     ) -> None:
+        self._gate = gate or ProviderGate()
         self._writes = writes
         self._sealer = sealer
         self._renderer = renderer
@@ -60,6 +63,9 @@ class Delivery:
         self._lease = timedelta(seconds=lease_seconds)
 
     async def handle(self, message: Message) -> Outcome:
+        paused_until = self._gate.closed_until()
+        if paused_until is not None:  # no attempt is counted while the provider is away
+            return RetryAt(paused_until, "delivery paused: the SMTP provider fails")
         claim = await self._claim(message.mail_id)
         if not isinstance(claim, _Claim):
             return claim
@@ -79,6 +85,7 @@ class Delivery:
                 reply = await self._smtp.send(rendered.sender, rendered.recipient, rendered.data)
         except Exception as error:
             return await self._failed(claim, classify(error))
+        await self._gate.succeeded()
         await self._finish(mail.id, claim.attempts, status="sent", last_reply=reply)
         MAILS.labels("sent").inc()
         log.info("mail_sent", mail_id=mail.id, kind=mail.kind, attempts=claim.attempts)
@@ -137,6 +144,15 @@ class Delivery:
 
     async def _failed(self, claim: _Claim, failure: SendFailure) -> Outcome:
         mail_id = claim.mail.id
+        if failure.kind == "provider":
+            until = await self._gate.trip(failure.reply)
+            # Not this mail's fault: its attempt is given back, and it waits for the gate.
+            params = _outcome(
+                mail_id, claim.attempts, "retrying", last_reply=failure.reply, next_attempt_at=until
+            )
+            params["attempts"] = claim.attempts - 1
+            await self._record(params)
+            return RetryAt(until, failure.reply)
         if failure.permanent:
             log.warning("mail_rejected", mail_id=mail_id, reply=failure.reply)
             return await self._dead(mail_id, claim.attempts, "rejected", failure.reply)

@@ -46,6 +46,7 @@ async def test_transient_fault_for_a_while_then_all_delivered_once(
         smtp_url=smtp_sink.url,
         worker_concurrency=20,
         retry_max_attempts=attempts,
+        smtp_pause_max_seconds=10,  # delivery as a whole waits at most this between tries
         **RETRIES,
     )
     ids = await queue_mails(settings, MAILS)
@@ -53,7 +54,10 @@ async def test_transient_fault_for_a_while_then_all_delivered_once(
     try:
         fleet.start("worker")
         started = time.monotonic()
-        await eventually(_all_retrying(settings), timeout=60)  # every mail met the fault
+        # A fault of the mail's conversation is met by every mail; a provider that refuses
+        # connections pauses delivery as a whole, and the mails wait without an attempt.
+        met = _retrying(settings, 1 if options is None else MAILS)
+        await eventually(met, timeout=60)
         await asyncio.sleep(max(0.0, fault_seconds - (time.monotonic() - started)))
         smtp_sink.restart()  # the server is well again; a fresh dump counts only from here
         back_at = time.monotonic()
@@ -67,7 +71,8 @@ async def test_transient_fault_for_a_while_then_all_delivered_once(
         f"SMTP {fault} for {fault_seconds} s",
         result,
         recovery_seconds=recovery,
-        note="recovery: server well → all sent",
+        note="recovery: server well → all sent"
+        + ("; delivery paused as a whole, pauses up to 10 s" if options is None else ""),
     )
 
 
@@ -117,9 +122,9 @@ async def test_5xx_makes_every_mail_dead_after_one_attempt(
     report.record("SMTP 5xx at RCPT", result, note="all dead after 1 attempt, reason rejected")
 
 
-def _all_retrying(settings):  # type: ignore[no-untyped-def]
+def _retrying(settings, n):  # type: ignore[no-untyped-def]
     async def probe() -> bool:
-        return await count_mails(settings, "retrying") == MAILS
+        return await count_mails(settings, "retrying") >= n
 
     return probe
 

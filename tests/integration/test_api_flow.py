@@ -107,8 +107,11 @@ async def test_known_addresses_answer_exactly_like_new_ones(
     async with running_service(settings) as svc:
 
         async def answer(email: str) -> tuple[int, bytes, list[tuple[str, str]]]:
+            # The caller's request id comes back as given: the same for every probe here.
             r = await svc.client.post(
-                "/v1/registrations", json={"email": email, "password": "correct horse"}
+                "/v1/registrations",
+                json={"email": email, "password": "correct horse"},
+                headers={"X-Request-ID": "probe"},
             )
             return r.status_code, r.content, sorted(r.headers.items())
 

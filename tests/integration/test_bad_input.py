@@ -171,3 +171,10 @@ async def test_unknown_paths_and_methods_are_problems(service) -> None:
     assert missing.headers["content-type"] == "application/problem+json"
     wrong = await service.client.get("/v1/registrations")
     assert wrong.status_code == 405
+
+
+@pytest.mark.parametrize("given", [b"a" * 65, b"has spaces", "\u00fcn".encode(), b"x;drop"])
+async def test_odd_request_ids_are_replaced_not_logged(service, given: bytes) -> None:
+    response = await service.client.get("/healthz", headers={"X-Request-ID": given})
+    returned = response.headers["x-request-id"]
+    assert returned.encode() != given and len(returned) == 32 and int(returned, 16) >= 0

@@ -41,14 +41,23 @@ async def test_transient_faults_are_retried_then_delivered_once(
         assert smtp_sink.message_ids() == {f"<{row.id}@regmail.localhost>": 1}
 
 
-async def test_connection_refused_is_retried(tmp_path: Path, smtp_sink: SmtpSink) -> None:
-    async with running_service(make_settings(tmp_path, smtp_url=smtp_sink.url)) as svc:
+async def test_connection_refused_pauses_delivery_without_spending_attempts(
+    tmp_path: Path, smtp_sink: SmtpSink
+) -> None:
+    settings = make_settings(tmp_path, smtp_url=smtp_sink.url, smtp_pause_max_seconds=2)
+    async with running_service(settings) as svc:
         await svc.register("down@example.com")  # nothing listens on the port yet
-        [row] = await svc.wait_for_rows(lambda r: r.status == "retrying" and r.attempts >= 2)
+        [row] = await svc.wait_for_rows(lambda r: r.status == "retrying")
         assert "Connect" in row.last_reply or "refused" in row.last_reply.lower()
+        assert row.attempts == 0  # the provider's trouble, not the mail's
+        ready = (await svc.client.get("/readyz")).json()
+        assert ready["status"] == "ready"  # sign-ups go on
+        assert ready["delivery"].startswith("paused since")
         smtp_sink.start()
-        await svc.wait_for_rows(lambda r: r.status == "sent")
+        [row] = await svc.wait_for_rows(lambda r: r.status == "sent")
+        assert row.attempts == 1
         assert sum(smtp_sink.message_ids().values()) == 1
+        assert (await svc.client.get("/readyz")).json()["delivery"] == "ok"
 
 
 @pytest.mark.parametrize("command", ["RCPT", "DATA", "."])

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.metrics import value
 from tests.support.processes import start_regmail
 from tests.support.service import TEST_DEFAULTS, make_settings, running_service
 from tests.support.tls_smtp import PASSWORD, smtp_url, tls_auth_server
@@ -25,22 +26,30 @@ async def test_delivers_over_tls_with_auth(tmp_path: Path, mode: str, scheme: st
             assert [m.message_id for m in mailbox.all()] == [f"<{row.id}@regmail.localhost>"]
 
 
-async def test_wrong_password_is_dead_with_the_server_reply(tmp_path: Path) -> None:
+async def test_wrong_password_pauses_delivery_once_loudly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     async with tls_auth_server(tmp_path, "starttls") as (port, mailbox):
         url = smtp_url("smtp", port, password="wrong")
-        async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
-            await svc.register("auth@example.com")
-            [row] = await svc.wait_for_rows(lambda r: r.status == "dead")
-            assert (row.attempts, row.dead_reason) == (1, "rejected")
-            assert row.last_reply.startswith("535")
-            assert mailbox.all() == []
-            # What an operator sees: the dead mail with the server's own words.
+        settings = make_settings(tmp_path, smtp_url=url, smtp_pause_max_seconds=1)
+        async with running_service(settings) as svc:
+            for i in range(3):
+                await svc.register(f"auth{i}@example.com")
+            rows = await svc.wait_for_rows(lambda r: r.status == "retrying")
+            # Not dead, and no retries spent: the password is wrong for every mail alike.
+            assert {(r.attempts, r.last_reply[:3]) for r in rows} == {(0, "535")}
+            # What an operator sees: readiness detail, a metric, one loud log line.
+            ready = (await svc.client.get("/readyz")).json()
+            assert ready["status"] == "ready" and "535" in ready["delivery"]
+            page = (await svc.client.get("/metrics")).text
+            assert value(page, "regmail_smtp_paused") == 1
             listed = await svc.client.get(
-                "/v1/admin/messages?status=dead",
+                "/v1/admin/messages?status=retrying",
                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
             )
-            [dead] = listed.json()
-            assert (dead["dead_reason"], dead["last_reply"][:3]) == ("rejected", "535")
+            assert {m["last_reply"][:3] for m in listed.json()} == {"535"}
+            assert mailbox.all() == []
+    assert capsys.readouterr().out.count("smtp_provider_paused") == 1
 
 
 ADMIN_TOKEN = TEST_DEFAULTS["admin_token"]

@@ -120,3 +120,14 @@ outbox = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Index(None, "status", "available_at"),
 )
+
+# Delivery paused as a whole because the SMTP provider itself fails (connect, TLS, AUTH):
+# one row while any worker is paused, so that /readyz can say so. Workers write it.
+provider_pauses = Table(
+    "provider_pauses",
+    metadata,
+    Column("worker", String(128), primary_key=True),  # host:pid
+    Column("reason", Text, nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+    Column("until", UTCDateTime(), nullable=False),
+)

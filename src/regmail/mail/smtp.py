@@ -54,11 +54,17 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
+class ProviderUnavailable(Exception):
+    """No connection to send on: refused, timed out, TLS or AUTH failed. The provider's
+    trouble (or our configuration's), not this mail's."""
+
+
 @dataclass(frozen=True)
 class SendFailure:
-    """Why a send did not end in 250. `permanent` failures are not retried."""
+    """Why a send did not end in 250. `permanent` failures are not retried; `provider`
+    failures pause delivery as a whole (see ProviderGate)."""
 
-    kind: Literal["transient", "permanent"]
+    kind: Literal["transient", "permanent", "provider"]
     reply: str
 
     @property
@@ -68,6 +74,8 @@ class SendFailure:
 
 def classify(error: BaseException) -> SendFailure:
     """5xx replies are permanent; 4xx replies, timeouts and broken connections are not."""
+    if isinstance(error, ProviderUnavailable):
+        return SendFailure("provider", str(error))
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
         error = error.recipients[0]
     if isinstance(error, aiosmtplib.SMTPResponseException):
@@ -101,7 +109,10 @@ class SmtpPool:
     async def send(self, sender: str, recipient: str, data: bytes) -> str:
         """Send one message; returns the server's final reply or raises an SMTP error."""
         async with self._slots:
-            connection = await self._take()
+            try:
+                connection = await self._take()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+                raise ProviderUnavailable(_reason(error)) from error
             try:
                 _, reply = await connection.client.sendmail(sender, [recipient], data)
             except BaseException:
@@ -148,6 +159,13 @@ async def connect(target: SmtpTarget, timeout: float) -> aiosmtplib.SMTP:  # noq
     await client.connect()
     SMTP_CONNECTIONS.inc()
     return client
+
+
+def _reason(error: BaseException) -> str:
+    """The server's reply when there is one (535 ...), else what the client said."""
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return f"{error.code} {error.message}".strip()
+    return f"{type(error).__name__}: {error}"
 
 
 async def close(client: aiosmtplib.SMTP) -> None:

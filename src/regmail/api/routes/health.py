@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from regmail.api.deps import get_runtime
+from regmail.mail.pauses import current_pause
 from regmail.metrics import BROKER_BACKLOG, OUTBOX_DEPTH, OUTBOX_OLDEST_SECONDS, render
 from regmail.ops import outbox_stats
 from regmail.runtime import Runtime
@@ -42,10 +43,11 @@ async def readyz(runtime: Annotated[Runtime, Depends(get_runtime)]) -> JSONRespo
     else:
         checks["broker"] = checks["database"]  # the outbox table is the queue
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
-    )
+    body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "checks": checks}
+    if checks["database"] == "ok":
+        # Delivery's state is news for operators, not a reason to stop taking sign-ups.
+        body["delivery"] = await current_pause(runtime.engine) or "ok"
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics", include_in_schema=False)

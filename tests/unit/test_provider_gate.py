@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from regmail.mail.provider import ProviderGate
+
+T0 = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_pauses_double_up_to_the_cap_and_a_success_reopens() -> None:
+    clock = Clock()
+    said: list[tuple[str | None, datetime | None, datetime | None]] = []
+
+    async def announce(reason: str | None, since: datetime | None, until: datetime | None) -> None:
+        said.append((reason, since, until))
+
+    gate = ProviderGate(base_seconds=1, cap_seconds=4, announce=announce, clock=clock)
+    assert gate.closed_until() is None
+    pauses = []
+    for _ in range(5):
+        until = await gate.trip("535 authentication failed")
+        # Another send failing the same way while closed does not lengthen the pause.
+        assert await gate.trip("535 authentication failed") == until
+        assert gate.closed_until() == until
+        pauses.append((until - clock.now).total_seconds())
+        clock.now = until
+        assert gate.closed_until() is None
+    assert pauses == [1, 2, 4, 4, 4]
+    assert {s[1] for s in said} == {T0}  # one pause, since its first failure
+
+    await gate.succeeded()
+    assert said[-1] == (None, None, None)
+    assert await gate.trip("refused") - clock.now == timedelta(seconds=1)  # back to the start
