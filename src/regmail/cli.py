@@ -39,6 +39,7 @@ from regmail.outbox.relay import run_relay
 from regmail.retention import purge_finished, run_retention
 from regmail.runtime import Runtime, migrate_all
 from regmail.settings import Settings
+from regmail.suppressions import lift, list_suppressions
 from regmail.worker import Delivery, run_worker
 
 T = TypeVar("T")
@@ -46,6 +47,8 @@ T = TypeVar("T")
 app = typer.Typer(help="Sign-up with email activation that never makes anyone wait for SMTP.")
 messages_app = typer.Typer(help="Inspect and replay mails.")
 app.add_typer(messages_app, name="messages")
+suppressions_app = typer.Typer(help="Addresses that hard-bounced and get no more mail.")
+app.add_typer(suppressions_app, name="suppressions")
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -311,6 +314,22 @@ def messages_retry(mail_id: str) -> None:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{view.id} queued again")
+
+
+@suppressions_app.command("list")
+def suppressions_list() -> None:
+    """List suppressed addresses, newest first, with the reply that suppressed them."""
+    for s in _with_runtime(lambda rt: list_suppressions(rt.engine)):
+        typer.echo(f"{s.address}  {s.created_at:%Y-%m-%d %H:%M}  {s.reason}")
+
+
+@suppressions_app.command("lift")
+def suppressions_lift(address: str) -> None:
+    """Let mail go to ADDRESS again (a sign-up or resend sends the next one)."""
+    if not _with_runtime(lambda rt: lift(rt.engine, address)):
+        typer.echo(f"{address} is not suppressed", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{address} lifted")
 
 
 @app.command()

@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import BindParameter, Row, bindparam, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.brokers.base import Ack, Broker, Dead, Message, Outcome, RetryAt
@@ -31,6 +32,7 @@ from regmail.mail.sealing import Sealer, SealError
 from regmail.mail.smtp import SendFailure, SmtpPool, classify
 from regmail.metrics import DEAD, MAILS, SMTP_SECONDS
 from regmail.retry import RetryPolicy
+from regmail.suppressions import is_hard_bounce, suppress
 
 log = structlog.get_logger(__name__)
 
@@ -155,7 +157,10 @@ class Delivery:
             return RetryAt(until, failure.reply)
         if failure.permanent:
             log.warning("mail_rejected", mail_id=mail_id, reply=failure.reply)
-            return await self._dead(mail_id, claim.attempts, "rejected", failure.reply)
+            dead = await self._dead(mail_id, claim.attempts, "rejected", failure.reply)
+            if is_hard_bounce(failure.reply):
+                await self._suppress(claim.mail.recipient, failure.reply, mail_id)
+            return dead
         now = utcnow()
         decision = self._policy.next_attempt(
             claim.budget_attempts, claim.budget_since, now, claim.mail.expires_at
@@ -169,6 +174,18 @@ class Delivery:
         MAILS.labels("retrying").inc()
         log.info("mail_retry", mail_id=mail_id, attempts=claim.attempts, reply=failure.reply)
         return RetryAt(decision, failure.reply)
+
+    async def _suppress(self, address: str, reply: str, mail_id: str) -> None:
+        """No more mail to an address that does not exist (until an operator says so)."""
+
+        async def write(conn: AsyncConnection) -> None:
+            await suppress(conn, address, reply, mail_id, utcnow())
+
+        try:
+            await self._writes.run(write)
+        except IntegrityError:  # another worker's bounce for it got there first
+            return
+        log.warning("address_suppressed", mail_id=mail_id, reply=reply)
 
     async def _dead(self, mail_id: str, attempts: int, reason: str, reply: str) -> Dead:
         await self._finish(mail_id, attempts, "dead", reason=reason, last_reply=reply)

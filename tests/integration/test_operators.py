@@ -77,6 +77,10 @@ async def test_admin_api_lists_and_replays(tmp_path: Path, smtp_sink: SmtpSink) 
         assert [m["id"] for m in filtered.json()] == [dead.id]
         other = await svc.client.get("/v1/admin/messages?reason=max-attempts", headers=ADMIN)
         assert other.json() == []
+        recent = await svc.client.get("/v1/admin/messages?since=1h", headers=ADMIN)
+        assert [m["id"] for m in recent.json()] == [dead.id]
+        bad = await svc.client.get("/v1/admin/messages?since=-1.5e-46", headers=ADMIN)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "since"
         one = await svc.client.get(f"/v1/admin/messages/{dead.id}", headers=ADMIN)
         assert one.json()["last_reply"].startswith("500")
         stats = await svc.client.get("/v1/admin/stats", headers=ADMIN)

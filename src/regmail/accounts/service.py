@@ -21,6 +21,7 @@ from regmail.db.tables import accounts, activation_tokens, mails
 from regmail.mail.sealing import Sealer
 from regmail.outbox.enqueue import NewMail, enqueue_mail
 from regmail.settings import Settings
+from regmail.suppressions import is_suppressed
 
 log = structlog.get_logger(__name__)
 
@@ -90,6 +91,7 @@ class AccountService:
         ).first()
         if row is None:
             account_id = str(uuid.uuid4())
+            suppressed = await is_suppressed(conn, address.ascii)
             await conn.execute(
                 accounts.insert().values(
                     id=account_id,
@@ -101,6 +103,8 @@ class AccountService:
                     created_at=now,
                 )
             )
+            if suppressed:  # the account exists; its mail would only bounce again
+                return None
             return await self._send_activation(conn, account_id, address, locale, now)
         # Known address: mail the account's own address, as it signed up with it.
         known = parse_address(row.email)
@@ -176,7 +180,10 @@ class AccountService:
         return token, expires_at
 
     async def _may_mail(self, conn: AsyncConnection, recipient: str, now: datetime) -> bool:
-        """Whether one more mail to this address keeps within the per-address limits."""
+        """Whether one more mail to this address keeps within the per-address limits, and
+        the address is not suppressed."""
+        if await is_suppressed(conn, recipient):
+            return False
         hour_ago = now - timedelta(hours=1)
         count, latest = (
             await conn.execute(

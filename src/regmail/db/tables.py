@@ -131,3 +131,14 @@ provider_pauses = Table(
     Column("since", UTCDateTime(), nullable=False),
     Column("until", UTCDateTime(), nullable=False),
 )
+
+# Addresses that hard-bounced ("no such user"): no more mail goes to them until an
+# operator lifts the suppression. Sign-up still answers 202.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("address", String(320), primary_key=True),  # the recipient as mailed (ASCII)
+    Column("reason", Text, nullable=False),  # the server's reply
+    Column("mail_id", String(36)),  # the mail that bounced
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 
 from regmail.api.deps import get_runtime
-from regmail.api.problems import Problem
+from regmail.api.problems import Problem, field_errors
 from regmail.ops import (
     MailFilter,
     NotRetryable,
     count_by_status,
     get_mail,
     list_mails,
+    parse_since,
     retry_mail,
 )
 from regmail.runtime import Runtime
+from regmail.suppressions import lift, list_suppressions
 
 
 def require_admin(
@@ -54,10 +55,17 @@ async def messages(
     status: Status | None = None,
     recipient: Annotated[str | None, Query(max_length=320)] = None,
     reason: Annotated[str | None, Query(max_length=32, description="dead reason")] = None,
-    since: Annotated[datetime | None, Query(description="changed at or after (ISO 8601)")] = None,
+    since: Annotated[
+        str | None,
+        Query(max_length=64, description="changed since: an age (2h, 7d) or an ISO 8601 time"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    which = MailFilter(status, recipient, reason, since)
+    try:
+        changed_since = None if since is None else parse_since(since)
+    except ValueError as error:
+        raise field_errors([{"field": "since", "message": str(error)}]) from None
+    which = MailFilter(status, recipient, reason, changed_since)
     return [m.as_json() for m in await list_mails(runtime.engine, which, limit)]
 
 
@@ -89,3 +97,22 @@ async def retry(mail_id: str, runtime: Annotated[Runtime, Depends(get_runtime)])
 @router.get("/stats", summary="Mails by status")
 async def stats(runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, int]:
     return await count_by_status(runtime.engine)
+
+
+@router.get("/suppressions", summary="Addresses that hard-bounced and get no more mail")
+async def suppressions(
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+) -> list[dict[str, Any]]:
+    return [s.as_json() for s in await list_suppressions(runtime.engine, limit)]
+
+
+@router.delete(
+    "/suppressions/{address}", status_code=204, summary="Let mail go to this address again"
+)
+async def lift_suppression(
+    address: Annotated[str, Path(max_length=320)],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> None:
+    if not await lift(runtime.engine, address):
+        raise Problem(404, "No such suppression")
