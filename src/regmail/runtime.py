@@ -63,6 +63,7 @@ class Runtime:
             size=s.worker_concurrency,
             timeout=s.smtp_timeout,
             idle_check_seconds=s.smtp_idle_check_seconds,
+            max_per_second=s.smtp_max_per_second,
         )
         renderer = Renderer(s.mail_from, s.public_url)
         policy = RetryPolicy.from_settings(s)

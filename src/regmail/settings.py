@@ -83,6 +83,12 @@ class Settings(BaseSettings):
         ),
     )
     smtp_timeout: float = Field(30.0, description="Seconds for any one SMTP command.")
+    smtp_max_per_second: float = Field(
+        0.0,
+        ge=0,
+        description="At most this many sends a second per worker process (0: no limit). Give "
+        "each worker its share of the provider's rate limit.",
+    )
     smtp_pause_max_seconds: float = Field(
         60.0,
         gt=0,

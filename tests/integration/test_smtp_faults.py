@@ -114,3 +114,19 @@ async def test_slow_server_does_not_slow_sign_up(tmp_path: Path, smtp_sink: Smtp
         rows = await svc.wait_for_rows(lambda r: r.status == "sent")
         assert len(rows) == 2
         assert sorted(smtp_sink.message_ids().values()) == [1, 1]
+
+
+async def test_sends_keep_to_the_providers_rate(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+    smtp_sink.start()
+    rate, count = 20, 41
+    settings = make_settings(tmp_path, smtp_url=smtp_sink.url, smtp_max_per_second=rate)
+    async with running_service(settings, worker=False) as svc:
+        for i in range(count):
+            await svc.register(f"paced{i}@example.com")
+    async with running_service(settings) as svc:
+        started = time.monotonic()
+        await svc.wait_for_rows(lambda r: r.status == "sent", timeout=60)
+        elapsed = time.monotonic() - started
+    # A lower bound, so it cannot be flaky: 41 sends 1/20 s apart take at least 2 s.
+    assert elapsed >= (count - 1) / rate
+    assert len(smtp_sink.message_ids()) == count

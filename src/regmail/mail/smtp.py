@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
+from regmail.mail.pace import Pace
 from regmail.metrics import SMTP_CONNECTIONS
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -98,8 +99,14 @@ class SmtpPool:
     """At most `size` connections, each reused for many mails and dropped after any error."""
 
     def __init__(
-        self, target: SmtpTarget, size: int, timeout: float, idle_check_seconds: float
+        self,
+        target: SmtpTarget,
+        size: int,
+        timeout: float,
+        idle_check_seconds: float,
+        max_per_second: float = 0.0,
     ) -> None:
+        self._pace = Pace(max_per_second) if max_per_second > 0 else None
         self._target = target
         self._timeout = timeout
         self._idle_check = idle_check_seconds
@@ -108,6 +115,8 @@ class SmtpPool:
 
     async def send(self, sender: str, recipient: str, data: bytes) -> str:
         """Send one message; returns the server's final reply or raises an SMTP error."""
+        if self._pace is not None:
+            await self._pace.wait()
         async with self._slots:
             try:
                 connection = await self._take()
