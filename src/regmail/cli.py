@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import signal
 import sys
@@ -40,6 +41,7 @@ from regmail.retention import purge_finished, run_retention
 from regmail.runtime import Runtime, migrate_all
 from regmail.settings import Settings
 from regmail.suppressions import lift, list_suppressions
+from regmail.tracing import setup_tracing, shutdown_tracing
 from regmail.worker import Delivery, run_worker
 
 T = TypeVar("T")
@@ -51,9 +53,11 @@ suppressions_app = typer.Typer(help="Addresses that hard-bounced and get no more
 app.add_typer(suppressions_app, name="suppressions")
 
 
-def _settings(**overrides: Any) -> Settings:
+def _settings(role: str = "cli", **overrides: Any) -> Settings:
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     configure_logging(settings.log_level, settings.log_json)
+    setup_tracing(settings.otlp_endpoint, role)
+    atexit.register(shutdown_tracing)  # flushes spans when the command ends normally
     return settings
 
 
@@ -88,7 +92,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="HTTP port")] = None,
 ) -> None:
     """Run the HTTP API (one process; run several behind a load balancer to scale)."""
-    settings = _settings(host=host, port=port)
+    settings = _settings("api", host=host, port=port)
     runtime = Runtime.build(settings)
     uvicorn.run(
         create_app(runtime, own_runtime=True),
@@ -104,7 +108,7 @@ def worker(
     concurrency: Annotated[int | None, typer.Option(help="Mails in flight at once")] = None,
 ) -> None:
     """Deliver queued mail until SIGINT/SIGTERM (in-flight sends finish first)."""
-    settings = _settings(worker_concurrency=concurrency)
+    settings = _settings("worker", worker_concurrency=concurrency)
 
     _serve_metrics(settings)
 
@@ -125,7 +129,7 @@ def relay(
     concurrency: Annotated[int | None, typer.Option(help="Messages published at once")] = None,
 ) -> None:
     """Relay the outbox to the broker until SIGINT/SIGTERM (RabbitMQ; not needed for `db`)."""
-    settings = _settings(relay_concurrency=concurrency)
+    settings = _settings("relay", relay_concurrency=concurrency)
     _serve_metrics(settings)
 
     async def main(stop: asyncio.Event) -> None:

@@ -198,6 +198,11 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="Port of the HTTP server.")
     dev_sink_port: int = Field(8025, description="Port of the built-in SMTP sink (`regmail dev`).")
     dev_mode: bool = Field(False, description="Serve /dev/mailbox (set by `regmail dev`).")
+    otlp_endpoint: str | None = Field(
+        None,
+        description="OpenTelemetry collector (OTLP over HTTP, e.g. http://collector:4318): "
+        "traces of sign-up → relay → worker → SMTP. Unset: no tracing.",
+    )
     metrics_port: int = Field(
         0,
         ge=0,

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from opentelemetry.trace import SpanKind
 from sqlalchemy import BindParameter, Row, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -33,6 +34,7 @@ from regmail.mail.smtp import SendFailure, SmtpPool, classify
 from regmail.metrics import DEAD, MAILS, SMTP_SECONDS
 from regmail.retry import RetryPolicy
 from regmail.suppressions import is_hard_bounce, suppress
+from regmail.tracing import context_from, tracer
 
 log = structlog.get_logger(__name__)
 
@@ -65,6 +67,17 @@ class Delivery:
         self._lease = timedelta(seconds=lease_seconds)
 
     async def handle(self, message: Message) -> Outcome:
+        parent = context_from(message.trace)
+        with tracer.start_as_current_span(
+            "deliver", context=parent, kind=SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("regmail.mail_id", message.mail_id)
+            span.set_attribute("regmail.delivery", message.delivery)
+            outcome = await self._deliver(message)
+            span.set_attribute("regmail.outcome", type(outcome).__name__)
+            return outcome
+
+    async def _deliver(self, message: Message) -> Outcome:
         paused_until = self._gate.closed_until()
         if paused_until is not None:  # no attempt is counted while the provider is away
             return RetryAt(paused_until, "delivery paused: the SMTP provider fails")
@@ -83,7 +96,10 @@ class Delivery:
             log.exception("render_failed", mail_id=mail.id)
             return await self._dead(mail.id, claim.attempts, "render-error", repr(error))
         try:
-            with SMTP_SECONDS.time():
+            with (
+                SMTP_SECONDS.time(),
+                tracer.start_as_current_span("smtp send", kind=SpanKind.CLIENT),
+            ):
                 reply = await self._smtp.send(rendered.sender, rendered.recipient, rendered.data)
         except Exception as error:
             return await self._failed(claim, classify(error))

@@ -17,6 +17,7 @@ from regmail.api.request_ids import RequestIds
 from regmail.api.routes import activations, admin, dev, health, pages, registrations
 from regmail.outbox.relay import run_relay
 from regmail.runtime import Runtime
+from regmail.tracing import shutdown_tracing
 
 
 def create_app(runtime: Runtime, own_runtime: bool = False) -> FastAPI:
@@ -37,12 +38,15 @@ def create_app(runtime: Runtime, own_runtime: bool = False) -> FastAPI:
             await relay
         if own_runtime:
             await runtime.close()
+            shutdown_tracing()  # uvicorn ends the process by the signal: no atexit
 
     settings = runtime.settings
     app = FastAPI(
         title="regmail",
         version=regmail.__version__,
         description="Sign-up with email activation, delivered through a transactional outbox.",
+        # FastAPI's own spans (request, dependencies, endpoint) go to the global tracer
+        # provider that regmail.tracing sets up when an OTLP endpoint is configured.
         lifespan=lifespan,
     )
     app.state.runtime = runtime

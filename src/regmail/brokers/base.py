@@ -23,6 +23,7 @@ class Message:
     mail_id: str
     key: str  # the recipient address: a broker that orders per key orders per recipient
     delivery: int = 1  # how many times this message has been handed to a consumer
+    trace: str = ""  # W3C traceparent of the span that sent it on ("" when untraced)
 
 
 @dataclass(frozen=True)

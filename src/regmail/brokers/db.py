@@ -66,7 +66,8 @@ class DbBroker:
 
     async def publish(self, messages: Sequence[Message]) -> None:
         async with self._engine.begin() as conn:
-            await enqueue_outbox_rows(conn, [(m.mail_id, m.key) for m in messages], utcnow())
+            for m in messages:
+                await enqueue_outbox_rows(conn, [(m.mail_id, m.key)], utcnow(), m.trace)
         self.wake()
 
     async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
@@ -198,10 +199,14 @@ class DbBroker:
             update(outbox)
             .where(outbox.c.id.in_(due.scalar_subquery()))
             .values(lease_until=now + self._lease, deliveries=outbox.c.deliveries + 1)
-            .returning(outbox.c.id, outbox.c.mail_id, outbox.c.key, outbox.c.deliveries)
+            .returning(
+                outbox.c.id, outbox.c.mail_id, outbox.c.key, outbox.c.deliveries, outbox.c.trace
+            )
         )
         rows = await self._writes.run(lambda conn: _all(conn.execute(claim)))
-        return [_Claimed(r.id, Message(r.mail_id, r.key, r.deliveries)) for r in rows]
+        return [
+            _Claimed(r.id, Message(r.mail_id, r.key, r.deliveries, r.trace or "")) for r in rows
+        ]
 
     async def _run(self, handler: Handler, item: _Claimed) -> None:
         try:

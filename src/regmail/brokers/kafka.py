@@ -36,6 +36,7 @@ DUE = "x-regmail-due-ms"  # not to be handled before (epoch ms)
 READY = "x-regmail-ready-ms"  # when a retry topic's delay has passed (epoch ms)
 EARLIER = "x-regmail-deliveries"
 REASON = "x-regmail-reason"
+TRACE = "traceparent"  # W3C trace context, so the worker's spans join the sign-up's trace
 TOPIC_ALREADY_EXISTS = 36
 HANDLER_FAILED_DELAY_SECONDS = 60.0
 SEND_RETRY_SECONDS = 1.0
@@ -145,6 +146,8 @@ class KafkaBroker:
         """Send and wait for the acknowledgement of all in-sync replicas."""
         producer = await self._ensure_producer()
         body = json.dumps({"mail_id": message.mail_id, "key": message.key}).encode()
+        if message.trace:
+            headers = {**headers, TRACE: message.trace}
         await producer.send_and_wait(
             topic,
             body,
@@ -329,7 +332,8 @@ class _ConsumerRun(ConsumerRebalanceListener):  # type: ignore[misc]
                 return
             offsets.add(record.offset)
             body = json.loads(record.value)
-            message = Message(body["mail_id"], body["key"], int(headers.get(EARLIER, 0)) + 1)
+            delivery = int(headers.get(EARLIER, 0)) + 1
+            message = Message(body["mail_id"], body["key"], delivery, headers.get(TRACE, ""))
             previous = self._chains.get(message.key)
             task = asyncio.create_task(
                 self._handle(message, headers, previous, offsets, record.offset)

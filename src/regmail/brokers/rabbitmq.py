@@ -40,6 +40,7 @@ log = structlog.get_logger(__name__)
 DUE = "x-regmail-due-ms"
 EARLIER = "x-regmail-deliveries"  # deliveries before the last park (the broker resets its count)
 REASON = "x-regmail-reason"
+TRACE = "traceparent"  # W3C trace context, so the worker's spans join the sign-up's trace
 EARLY_TOLERANCE_SECONDS = 0.01
 HANDLER_FAILED_DELAY_SECONDS = 60.0
 
@@ -158,9 +159,8 @@ class RabbitBroker:
         headers: dict[str, Any] = dict(incoming.headers or {})
         body = json.loads(incoming.body)
         earlier = int(headers.get(EARLIER, 0))
-        message = Message(
-            body["mail_id"], body["key"], earlier + int(headers.get("x-delivery-count", 0)) + 1
-        )
+        delivery = earlier + int(headers.get("x-delivery-count", 0)) + 1
+        message = Message(body["mail_id"], body["key"], delivery, str(headers.get(TRACE, "")))
         due = int(headers.get(DUE, 0)) / 1000
         if due > time.time() + EARLY_TOLERANCE_SECONDS:
             await self._park(exchange, message, due, str(headers.get(REASON, "")))
@@ -231,6 +231,8 @@ async def _send(
 ) -> None:
     """Publish persistently and wait for the broker's confirm."""
     body = json.dumps({"mail_id": message.mail_id, "key": message.key}).encode()
+    if message.trace:
+        headers = {**headers, TRACE: message.trace}
     await exchange.publish(
         aio_pika.Message(
             body,

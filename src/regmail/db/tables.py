@@ -118,6 +118,7 @@ outbox = Table(
     Column("deliveries", Integer, nullable=False, default=0),
     Column("dead_reason", Text),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("trace", String(64)),  # W3C traceparent of the request that queued the mail
     Index(None, "status", "available_at"),
 )
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.db.tables import mails, outbox
 from regmail.mail.sealing import Sealer
+from regmail.tracing import current_traceparent
 
 OUTBOX_CHANNEL = "regmail_outbox"
 
@@ -45,14 +46,14 @@ async def enqueue_mail(conn: AsyncConnection, mail: NewMail, now: datetime, seal
             expires_at=mail.expires_at,
         )
     )
-    await enqueue_outbox_rows(conn, [(mail_id, mail.recipient)], now)
+    await enqueue_outbox_rows(conn, [(mail_id, mail.recipient)], now, current_traceparent())
     return mail_id
 
 
 async def enqueue_outbox_rows(
-    conn: AsyncConnection, rows: list[tuple[str, str]], now: datetime
+    conn: AsyncConnection, rows: list[tuple[str, str]], now: datetime, trace: str = ""
 ) -> None:
-    """Outbox rows for (mail_id, key) pairs, due now.
+    """Outbox rows for (mail_id, key) pairs, due now, carrying `trace` (a traceparent).
 
     On PostgreSQL a NOTIFY goes with them: it is delivered when the transaction commits
     (and not at all if it rolls back), so listening workers wake exactly when there is work.
@@ -67,6 +68,7 @@ async def enqueue_outbox_rows(
                 "available_at": now,
                 "deliveries": 0,
                 "created_at": now,
+                "trace": trace or None,
             }
             for mail_id, key in rows
         ],

@@ -9,14 +9,17 @@ can run at once: the outbox lease gives each row to one of them.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import structlog
+from opentelemetry.trace import SpanKind
 
 from regmail.brokers.base import Ack, Broker, Message, Outcome, RetryAt
 from regmail.brokers.db import DbBroker
 from regmail.clock import utcnow
 from regmail.metrics import PUBLISHED
+from regmail.tracing import context_from, current_traceparent, tracer
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +32,14 @@ async def run_relay(
     outage = {"logged": False}
 
     async def forward(message: Message) -> Outcome:
+        parent = context_from(message.trace)
+        with tracer.start_as_current_span(
+            "relay publish", context=parent, kind=SpanKind.PRODUCER
+        ) as span:
+            span.set_attribute("regmail.mail_id", message.mail_id)
+            return await publish(replace(message, trace=current_traceparent()))
+
+    async def publish(message: Message) -> Outcome:
         try:
             await broker.publish([message])
         except Exception as error:  # broker down, unroutable, confirm refused: try again soon

@@ -1,0 +1,49 @@
+"""OpenTelemetry tracing: off unless REGMAIL_OTLP_ENDPOINT names a collector.
+
+One trace follows a mail: the sign-up request, the relay's publish, the worker's delivery
+and its SMTP send. The W3C `traceparent` travels with the mail: stored on its outbox row,
+carried in RabbitMQ and Kafka message headers, read back by the worker.
+"""
+
+from __future__ import annotations
+
+from opentelemetry import context, trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+tracer = trace.get_tracer("regmail")
+_propagator = TraceContextTextMapPropagator()
+_provider: TracerProvider | None = None
+
+
+def setup_tracing(endpoint: str | None, role: str) -> None:
+    """Export spans over OTLP/HTTP to `endpoint` (http://collector:4318) as service
+    `regmail-{role}`; without an endpoint, spans cost nothing and go nowhere."""
+    global _provider
+    if not endpoint or _provider is not None:
+        return
+    _provider = TracerProvider(resource=Resource.create({"service.name": f"regmail-{role}"}))
+    exporter = OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
+    _provider.add_span_processor(BatchSpanProcessor(exporter))
+    trace.set_tracer_provider(_provider)
+
+
+def shutdown_tracing() -> None:
+    """Send what is still buffered (at the end of a process)."""
+    if _provider is not None:
+        _provider.shutdown()
+
+
+def current_traceparent() -> str:
+    """The current span as a W3C traceparent, "" when nothing is traced."""
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier.get("traceparent", "")
+
+
+def context_from(traceparent: str) -> context.Context:
+    """A context whose parent is the span `traceparent` names (an empty one for "")."""
+    return _propagator.extract({"traceparent": traceparent} if traceparent else {})
