@@ -7,6 +7,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.faults import report
@@ -101,11 +102,16 @@ async def _outage(
             await asyncio.to_thread(server.stop)
             down_at = time.monotonic()
             await eventually(load.reached(down_status, "down", PER_PHASE), timeout=60)
+            # What a load balancer sees: out without the database; in without the broker,
+            # which sign-up does not need, though /readyz names it.
+            expected = (503, "ok") if down_status == 503 else (200, "unavailable")
+            await eventually(_readiness(port, *expected), timeout=30)
             await asyncio.sleep(max(0.0, outage_seconds - (time.monotonic() - down_at)))
             load.phase = "after"
             await asyncio.to_thread(server.start)
             up_at = time.monotonic()
             await eventually(load.reached(202, "after", PER_PHASE), timeout=120)
+            await eventually(_readiness(port, 200, "ok"), timeout=60)
         finally:
             await load.stop()
         await eventually(lambda: none_unsent(settings), timeout=300, interval=0.5)
@@ -113,3 +119,14 @@ async def _outage(
     finally:
         await fleet.stop()
     return load, settings, recovery
+
+
+def _readiness(port: int, status: int, broker: str):  # type: ignore[no-untyped-def]
+    async def probe() -> bool:
+        async with httpx.AsyncClient(timeout=10) as http:
+            answer = await http.get(f"http://127.0.0.1:{port}/readyz")
+        checks = answer.json()["checks"]
+        # With the database down the broker check cannot be trusted either way.
+        return answer.status_code == status and (status == 503 or checks["broker"] == broker)
+
+    return probe

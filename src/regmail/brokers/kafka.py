@@ -207,7 +207,13 @@ class KafkaBroker:
         await self.ensure_topics()
 
     async def ready(self) -> bool:
-        return self._producer is not None
+        """A metadata round trip through the producer's connections (opened if needed)."""
+        try:
+            producer = await self._ensure_producer()
+            await producer.client.fetch_all_metadata()
+        except KafkaError:
+            return False
+        return True
 
     async def backlog(self) -> int | None:
         """The worker group's lag on the main topic: end offsets less committed ones."""

@@ -194,8 +194,14 @@ class RabbitBroker:
         await self._publisher()  # declares the topology
 
     async def ready(self) -> bool:
-        connection = self._connection
-        return connection is not None and not connection.is_closed
+        """A channel opened and closed on the shared connection (opened if needed)."""
+        try:
+            connection = await self._connect()
+            channel = await connection.channel()
+            await channel.close()
+        except (aio_pika.exceptions.AMQPError, OSError, RuntimeError):
+            return False
+        return True
 
     async def backlog(self) -> int | None:
         connection = await self._connect()

@@ -29,7 +29,10 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database and the broker are reachable")
+@router.get(
+    "/readyz",
+    summary="Ready when the database is reachable; the broker's and delivery's state in detail",
+)
 async def readyz(runtime: Annotated[Runtime, Depends(get_runtime)]) -> JSONResponse:
     checks: dict[str, Any] = {}
     try:
@@ -39,10 +42,17 @@ async def readyz(runtime: Annotated[Runtime, Depends(get_runtime)]) -> JSONRespo
     except (SQLAlchemyError, OSError, TimeoutError) as error:
         checks["database"] = f"unavailable: {type(error).__name__}"
     if runtime.relays:
-        checks["broker"] = "ok" if await runtime.broker.ready() else "unavailable"
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                reachable = await runtime.broker.ready()
+        except TimeoutError:
+            reachable = False
+        checks["broker"] = "ok" if reachable else "unavailable"
     else:
         checks["broker"] = checks["database"]  # the outbox table is the queue
-    ready = all(v == "ok" for v in checks.values())
+    # Only the database decides: with the broker away, sign-ups still go to the outbox
+    # and are relayed later, so taking the API out of a load balancer would only hurt.
+    ready = checks["database"] == "ok"
     body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "checks": checks}
     if checks["database"] == "ok":
         # Delivery's state is news for operators, not a reason to stop taking sign-ups.
