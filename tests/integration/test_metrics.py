@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from regmail.mail.sink import Mailbox
+from regmail.settings import Settings
 from tests.support.mailstate import none_unsent
 from tests.support.metrics import value
 from tests.support.processes import regmail_cli, start_regmail
@@ -58,30 +59,26 @@ async def test_outbox_backlog_is_read_at_scrape_time(tmp_path: Path) -> None:
 async def test_kafka_consumer_lag_is_the_broker_backlog(
     tmp_path: Path, kafka: dict[str, Any], postgres_url: str
 ) -> None:
-    settings = make_settings(tmp_path, database_url=postgres_url, **kafka)
-    async with running_service(settings, worker=False) as svc:  # relayed, not consumed
-        for i in range(3):
-            await svc.register(f"lagging{i}@example.com")
-
-        async def lag() -> bool:
-            page = (await svc.client.get("/metrics")).text
-            return value(page, "regmail_broker_backlog_messages") == 3
-
-        await eventually(lag, timeout=30)
+    await _backlog_is_reported(make_settings(tmp_path, database_url=postgres_url, **kafka), 3)
 
 
 async def test_rabbitmq_queue_depth_is_the_broker_backlog(
     tmp_path: Path, rabbit: dict[str, Any]
 ) -> None:
-    async with running_service(make_settings(tmp_path, **rabbit), worker=False) as svc:
-        for i in range(2):
-            await svc.register(f"queued{i}@example.com")
+    await _backlog_is_reported(make_settings(tmp_path, **rabbit), 2)
 
-        async def depth() -> bool:
+
+async def _backlog_is_reported(settings: Settings, count: int) -> None:
+    """Sign up `count` times with no worker: the broker holds them, /metrics says so."""
+    async with running_service(settings, worker=False) as svc:  # relayed, not consumed
+        for i in range(count):
+            await svc.register(f"waiting{i}@example.com")
+
+        async def reported() -> bool:
             page = (await svc.client.get("/metrics")).text
-            return value(page, "regmail_broker_backlog_messages") == 2
+            return value(page, "regmail_broker_backlog_messages") == count
 
-        await eventually(depth, timeout=30)
+        await eventually(reported, timeout=30)
 
 
 async def test_the_api_shows_every_process_with_a_shared_multiprocess_dir(
