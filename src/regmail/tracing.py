@@ -7,12 +7,13 @@ carried in RabbitMQ and Kafka message headers, read back by the worker.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from opentelemetry import context, trace
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 tracer = trace.get_tracer("regmail")
 _propagator = TraceContextTextMapPropagator()
@@ -25,6 +26,13 @@ def setup_tracing(endpoint: str | None, role: str) -> None:
     global _provider
     if not endpoint or _provider is not None:
         return
+    # Imported only when tracing is on: the SDK, the exporter and protobuf are a large
+    # heap for every process to carry (and for the garbage collector to walk) otherwise.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
     _provider = TracerProvider(resource=Resource.create({"service.name": f"regmail-{role}"}))
     exporter = OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
     _provider.add_span_processor(BatchSpanProcessor(exporter))

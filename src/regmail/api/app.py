@@ -45,9 +45,15 @@ def create_app(runtime: Runtime, own_runtime: bool = False) -> FastAPI:
         title="regmail",
         version=regmail.__version__,
         description="Sign-up with email activation, delivered through a transactional outbox.",
-        # FastAPI's own spans (request, dependencies, endpoint) go to the global tracer
-        # provider that regmail.tracing sets up when an OTLP endpoint is configured.
+        # FastAPI's own spans (request, dependencies, endpoint) go to the tracer provider
+        # regmail.tracing sets up for an OTLP endpoint. Without one they would still cost
+        # CPU on every request (no-op spans), and its metrics and logs duplicate ours.
         lifespan=lifespan,
+        telemetry={
+            "tracing": settings.otlp_endpoint is not None,
+            "metrics": False,
+            "logs": False,
+        },
     )
     app.state.runtime = runtime
     app.state.client_limiter = RateLimiter(settings.signups_per_ip_per_minute, 60.0)
