@@ -120,12 +120,14 @@ class Delivery:
         now = utcnow()
         params = {"b_ids": list(mail_ids), "b_now": now, "b_until": now + self._lease}
         claimed = {row.id: row for row in await conn.execute(_CLAIM_DUE, params)}
-        return [
-            _claim_of(claimed[mail_id])
-            if mail_id in claimed
-            else await self._why_not(conn, mail_id)
-            for mail_id in mail_ids
-        ]
+        outcomes: list[_Claim | Outcome] = []
+        for mail_id in mail_ids:
+            # One id twice in a batch (a relay's duplicate publish): one claim; the other
+            # copy finds the mail in flight.
+            row = claimed.pop(mail_id, None)
+            claim = _claim_of(row, row.attempts) if row is not None else None
+            outcomes.append(claim or await self._why_not(conn, mail_id))
+        return outcomes
 
     async def _why_not(self, conn: AsyncConnection, mail_id: str) -> _Claim | Outcome:
         """A mail the batch could not claim: already done, not due, expired, or a race lost."""
@@ -158,7 +160,7 @@ class Delivery:
         )
         if taken.rowcount != 1:
             return RetryAt(now + self._lease, "claimed by another worker")
-        return _claim_of(row._replace(attempts=row.attempts + 1))
+        return _claim_of(row, row.attempts + 1)
 
     async def _failed(self, claim: _Claim, failure: SendFailure) -> Outcome:
         mail_id = claim.mail.id
@@ -280,11 +282,11 @@ _OUTCOME = update(mails).where(
 )
 
 
-def _claim_of(row: Row[Any]) -> _Claim:
-    """The claim of a row whose `attempts` already counts the attempt about to be made."""
+def _claim_of(row: Row[Any], attempts: int) -> _Claim:
+    """The claim of a mail's row; `attempts` counts the attempt about to be made."""
     mail = MailToRender(row.id, row.kind, row.recipient, row.locale, row.payload, row.expires_at)
-    budget_attempts = row.attempts - row.attempts_before_replay
-    return _Claim(mail, row.attempts, budget_attempts, row.replayed_at or row.created_at)
+    budget_attempts = attempts - row.attempts_before_replay
+    return _Claim(mail, attempts, budget_attempts, row.replayed_at or row.created_at)
 
 
 async def _write_outcomes(

@@ -63,3 +63,37 @@ async def test_sign_up_is_one_transaction(tmp_path: Path, monkeypatch: pytest.Mo
             for table in (accounts, activation_tokens, mails, outbox):
                 count = await conn.scalar(select(func.count()).select_from(table))
                 assert count == 0, f"{table.name} kept a row of a failed sign-up"
+
+
+async def test_one_mail_twice_in_a_claim_batch_is_claimed_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = make_settings(tmp_path, database_url=database_url)
+    async with running_service(settings, worker=False) as svc:
+        await svc.register("twice@example.com")
+        [row] = await svc.mail_rows()
+        delivery, pool = svc.runtime.delivery()
+        async with svc.runtime.engine.begin() as conn:
+            first, second = await delivery._claim_batch(conn, [row.id, row.id])
+        await pool.close()
+    assert first.attempts == 1  # type: ignore[union-attr]
+    assert isinstance(second, RetryAt), second  # in flight: the first copy sends it
+
+
+async def test_a_mail_the_batch_update_missed_is_claimed_one_by_one(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The batch UPDATE can miss a mail that a concurrent transaction was changing; looked
+    at again on its own, a due mail is claimed with its attempt counted."""
+    settings = make_settings(tmp_path, database_url=database_url)
+    async with running_service(settings, worker=False) as svc:
+        await svc.register("missed@example.com")
+        [row] = await svc.mail_rows()
+        delivery, pool = svc.runtime.delivery()
+        async with svc.runtime.engine.begin() as conn:
+            claim = await delivery._why_not(conn, row.id)
+        await pool.close()
+        [after] = await svc.mail_rows()
+    assert claim.attempts == 1, claim  # type: ignore[union-attr]
+    assert claim.mail.recipient == "missed@example.com"  # type: ignore[union-attr]
+    assert (after.status, after.attempts) == ("sending", 1)
