@@ -39,3 +39,16 @@ async def test_pauses_double_up_to_the_cap_and_a_success_reopens() -> None:
     await gate.succeeded()
     assert said[-1] == (None, None, None)
     assert await gate.trip("refused") - clock.now == timedelta(seconds=1)  # back to the start
+
+
+async def test_a_success_while_the_pause_is_announced_still_gives_the_failed_send_a_time() -> None:
+    gate: ProviderGate
+
+    async def announce(reason: str | None, since: datetime | None, until: datetime | None) -> None:
+        if reason is not None:
+            await gate.succeeded()  # another send got through during this database write
+
+    clock = Clock()
+    gate = ProviderGate(base_seconds=1, announce=announce, clock=clock)
+    assert await gate.trip("refused") == T0 + timedelta(seconds=1)
+    assert gate.closed_until() is None  # the success opened it

@@ -54,15 +54,16 @@ class ProviderGate:
         if self._until is not None and now < self._until:
             return self._until  # another send in flight met the same trouble
         self._pause = self._base if self._pause == 0 else min(self._pause * 2, self._cap)
-        self._until = now + timedelta(seconds=self._pause)
+        # Kept here: a send that succeeds while we announce opens the gate (self._until).
+        until = self._until = now + timedelta(seconds=self._pause)
         if self._since is None:
             self._since = now
             SMTP_PAUSED.set(1)
             log.error("smtp_provider_paused", reason=reason, pause_seconds=self._pause)
         else:
             log.info("smtp_provider_still_failing", reason=reason, pause_seconds=self._pause)
-        await self._announce(reason, self._since, self._until)
-        return self._until
+        await self._announce(reason, self._since, until)
+        return until
 
     async def succeeded(self) -> None:
         """A send went through: open the gate, and say so if it had been closed."""
