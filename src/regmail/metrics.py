@@ -66,6 +66,18 @@ BROKER_BACKLOG = Gauge(
 )
 
 
+# Every known outcome is exported from the start, at 0: a series that first appears
+# already counted hides that first increase from rate() and increase().
+KNOWN_LABELS: tuple[tuple[Counter, tuple[str, ...]], ...] = (
+    (SIGNUPS, ("accepted", "invalid", "limited", "unavailable")),
+    (ACTIVATIONS, ("activated", "invalid", "used", "expired")),
+    (MAILS, ("sent", "retrying", "dead")),
+    (DEAD, ("rejected", "max-attempts", "max-age", "expired", "secret-key", "render-error")),
+)
+for _counter, _values in KNOWN_LABELS:
+    for _value in _values:
+        _counter.labels(_value)
+
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ
 if MULTIPROCESS:
     # This process's live gauges (SMTP connections) stop counting once it exits.

@@ -14,7 +14,7 @@ import pytest
 from regmail.mail.sink import Mailbox
 from regmail.settings import Settings
 from tests.support.mailstate import none_unsent
-from tests.support.metrics import value
+from tests.support.metrics import samples, value
 from tests.support.processes import regmail_cli, start_regmail
 from tests.support.service import make_settings, running_service
 from tests.support.waiting import eventually, free_port, wait_for_port
@@ -45,6 +45,22 @@ async def test_metrics_move_during_an_end_to_end_run(
     assert value(after, "regmail_smtp_connections") >= 1  # the pool keeps its connection
     assert value(after, "regmail_outbox_depth") == 0  # all delivered, read at the scrape
     assert value(after, "regmail_outbox_oldest_age_seconds") == 0
+
+
+async def test_known_outcomes_are_exported_at_zero_before_they_happen(tmp_path: Path) -> None:
+    """Otherwise rate() misses each outcome's first increase (its series starts counted)."""
+    async with running_service(make_settings(tmp_path), worker=False) as svc:
+        page = samples((await svc.client.get("/metrics")).text)
+    expected = {
+        "regmail_signups_total": ("outcome", ["accepted", "invalid", "limited", "unavailable"]),
+        "regmail_activations_total": ("outcome", ["activated", "invalid", "used", "expired"]),
+        "regmail_mails_total": ("outcome", ["sent", "retrying", "dead"]),
+        "regmail_mails_dead_total": ("reason", ["rejected", "max-attempts", "max-age"]),
+    }
+    for name, (label, values) in expected.items():
+        for v in values:
+            # Present (at 0 in a fresh process; this one may have counted some already).
+            assert (name, frozenset({(label, v)})) in page, (name, v)
 
 
 async def test_outbox_backlog_is_read_at_scrape_time(tmp_path: Path) -> None:
