@@ -19,6 +19,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="run tests/faults at nightly size (10x mails, more kills, longer outages)",
     )
+    parser.addoption(
+        "--dashboard-picture",
+        type=Path,
+        help="where the Grafana dashboard test draws its picture (docs/dashboard.png)",
+    )
 
 
 @pytest.fixture

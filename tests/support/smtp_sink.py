@@ -7,6 +7,9 @@ import re
 import signal
 import subprocess
 from collections import Counter
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 
 from tests.support.waiting import free_port, wait_for_port
@@ -82,6 +85,15 @@ class SmtpSink:
         count += appended[:complete].count(b"Message-ID:")
         self._tally = (self.dump, offset + complete, count)
         return count
+
+    def messages(self) -> list[EmailMessage]:
+        """The messages that reached the sink since the last (re)start, parsed."""
+        if not self.dump.exists():
+            return []
+        # smtp-sink starts each message's record with the client's address.
+        records = re.split(rb"^(?=X-Client-Addr: )", self.dump.read_bytes(), flags=re.MULTILINE)
+        parsed = (message_from_bytes(r, policy=default) for r in records if r.strip())
+        return [m for m in parsed if isinstance(m, EmailMessage)]
 
     def message_ids(self) -> Counter[str]:
         """How many times each Message-ID reached the sink since the last (re)start."""
