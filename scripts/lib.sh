@@ -59,6 +59,8 @@ ensure_venv() {
 ensure_test_servers() {
   local missing=()
   [ -x /usr/sbin/smtp-sink ] || missing+=(postfix)
+  # For the Grafana dashboard's test, which starts its own Prometheus on 127.0.0.1.
+  [ -x /usr/bin/prometheus ] || missing+=(prometheus)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   # A CJK font, so the zh-CN screenshots of the browser test show text, not boxes.
   fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-zenhei)
