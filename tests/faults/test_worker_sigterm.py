@@ -11,7 +11,7 @@ import pytest
 
 from tests.faults import report
 from tests.faults.harness import Fleet, outcome
-from tests.support.mailstate import count_mails, none_unsent, queue_mails
+from tests.support.mailstate import PENDING, count_mails, none_unsent, queue_mails
 from tests.support.service import make_settings
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually
@@ -45,7 +45,7 @@ async def test_sigterm_mid_delivery_loses_nothing(
         assert await asyncio.to_thread(first.wait, grace + 15) == 0
         stop_seconds = time.monotonic() - stopping
         fleet.processes.remove(first)
-        left = await count_mails(settings, "queued", "sending", "retrying")
+        left = await count_mails(settings, *PENDING)
         assert left > 0, "the stop must land mid-delivery"
         if grace >= seconds_per_mail * 2:
             assert await count_mails(settings, "sending") == 0, "in-flight sends finished"

@@ -21,7 +21,7 @@ from regmail.mail.sink import LINK
 from regmail.settings import Settings
 from tests.faults.harness import Fleet, SignUpLoad, deployment
 from tests.support.dashboard import Panel, evaluate, render
-from tests.support.mailstate import count_mails
+from tests.support.mailstate import count_mails, none_pending
 from tests.support.processes import start_regmail
 from tests.support.prometheus import Prometheus
 from tests.support.service import make_settings
@@ -93,11 +93,8 @@ async def _run(settings: Settings, sink: SmtpSink, prometheus: Prometheus, url: 
         await _phase(load, "well-at-last", sink.start, 8, _activate(url, sink, count=20))
     finally:
         await load.stop()
-
-    async def settled() -> bool:  # every mail sent, or dead (the 5xx phase's)
-        return await count_mails(settings, "queued", "sending", "retrying") == 0
-
-    await eventually(settled, timeout=120, interval=0.5)
+    # Every mail sent, or dead (the 5xx phase's).
+    await eventually(lambda: none_pending(settings), timeout=120, interval=0.5)
 
 
 async def _phase(
@@ -138,9 +135,7 @@ def _text(message: Any) -> str:
 
 def _paused(prometheus: Prometheus) -> Any:
     async def probe() -> bool:
-        now = time.time()
-        series = await prometheus.query_range("max(regmail_smtp_paused)", now - 10, now, 1)
-        return any(float(v) == 1 for s in series for _, v in s["values"])
+        return 1 in await prometheus.recent_values("max(regmail_smtp_paused)", 10)
 
     return probe
 
@@ -149,9 +144,7 @@ def _scraped_after(prometheus: Prometheus, moment: float) -> Any:
     """Prometheus has scraped every target after `moment`: the run's end is in its data."""
 
     async def probe() -> bool:
-        now = time.time()
-        series = await prometheus.query_range("min(timestamp(up))", now - 5, now, 1)
-        return any(float(v) > moment for s in series for _, v in s["values"])
+        return any(t > moment for t in await prometheus.recent_values("min(timestamp(up))", 5))
 
     return probe
 

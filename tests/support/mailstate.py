@@ -53,6 +53,14 @@ async def count_outbox(settings: Settings) -> int:
         await engine.dispose()
 
 
+PENDING = ("queued", "sending", "retrying")  # not yet sent nor given up
+
+
 async def none_unsent(settings: Settings) -> bool:
     """Every mail is `sent` (a probe for `eventually`)."""
-    return await count_mails(settings, "queued", "sending", "retrying", "dead") == 0
+    return await count_mails(settings, *PENDING, "dead") == 0
+
+
+async def none_pending(settings: Settings) -> bool:
+    """Every mail is `sent` or `dead` (a probe for `eventually`)."""
+    return await count_mails(settings, *PENDING) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,12 @@ class Prometheus:
         if answer["status"] != "success":
             raise ValueError(f"{expr}: {answer.get('errorType')}: {answer.get('error')}")
         return list(answer["data"]["result"])
+
+    async def recent_values(self, expr: str, seconds: float) -> list[float]:
+        """Every value of `expr` over the last `seconds`, a second apart, all series."""
+        now = time.time()
+        series = await self.query_range(expr, now - seconds, now, 1)
+        return [float(v) for s in series for _, v in s["values"]]
 
     def _config(self) -> str:
         lines = [
