@@ -41,7 +41,8 @@ from bench.signup_latency import main as signup_probe
 from bench.signup_latency import steady
 from regmail.db.engine import create_engine
 from regmail.db.tables import mails
-from regmail.mail.sealing import new_key
+from regmail.mails.sealing import new_key
+from regmail.mails.status import MailStatus
 from regmail.runtime import migrate_all
 from regmail.settings import Settings
 from tests.support.mailstate import count_mails, count_outbox, queue_mails
@@ -378,7 +379,7 @@ async def _load_with_health(url: str, clients: int, seconds: float) -> dict[str,
 
 async def _until_all_sent(settings: Settings, count: int, limit_seconds: float = 300) -> None:
     deadline = time.monotonic() + limit_seconds
-    while await count_mails(settings, "sent") < count:
+    while await count_mails(settings, MailStatus.SENT) < count:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{count} mails not sent within {limit_seconds} s")
         await asyncio.sleep(0.1)

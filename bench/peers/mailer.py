@@ -14,11 +14,16 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from regmail.mail.render import MailToRender, Renderer
+from regmail.mails.kinds import BUILTIN_KINDS, Kinds, Site
 
 SMTP_PORT = int(os.environ.get("PEER_SMTP_PORT", "25"))
 QUEUE = os.environ.get("PEER_QUEUE", "peer-mail")
 BROKER_URL = os.environ.get("PEER_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
-RENDERER = Renderer("regmail <no-reply@regmail.localhost>", "http://127.0.0.1:8000")
+RENDERER = Renderer(
+    Kinds.load(BUILTIN_KINDS),
+    "regmail <no-reply@regmail.localhost>",
+    Site("http://127.0.0.1:8000", "regmail"),
+)
 # Transient: retried by the framework. 5xx replies are not in here: they are final.
 TRANSIENT = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)
 

@@ -13,7 +13,9 @@ from sqlalchemy.engine import make_url
 from regmail.brokers.base import ProbeFailed
 from regmail.db.engine import create_engine
 from regmail.db.migrate import schema_revisions
+from regmail.mail.render import Renderer
 from regmail.mail.smtp import close, connect, parse_smtp_url
+from regmail.mails.kinds import BUILTIN_KINDS, Kinds
 from regmail.runtime import Runtime
 from regmail.settings import Settings
 
@@ -22,17 +24,19 @@ PROBE_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class Finding:
-    part: str  # configuration | database | broker | smtp
+    part: str  # configuration | database | broker | smtp | templates
     ok: bool
     detail: str
 
 
 async def check_all(settings: Settings) -> list[Finding]:
-    """Database, broker and SMTP server, each on its own: one failing does not hide another."""
+    """Database, broker, SMTP server and the mail templates, each on its own: one failing
+    does not hide another."""
     parts: list[tuple[str, Callable[[Settings], Awaitable[str]]]] = [
         ("database", _database),
         ("broker", _broker),
         ("smtp", _smtp),
+        ("templates", _templates),
     ]
     return [await _finding(name, probe, settings) for name, probe in parts]
 
@@ -84,6 +88,14 @@ async def _smtp(settings: Settings) -> str:
         return f"{target.hostname}:{target.port}: connected, {security}, {auth}"
     finally:
         await close(client)
+
+
+async def _templates(settings: Settings) -> str:
+    """Every kind's templates load (REGMAIL_KINDS, REGMAIL_TEMPLATES_DIR), as a worker's do."""
+    kinds = Kinds.load(BUILTIN_KINDS, *settings.kinds)
+    Renderer.from_settings(kinds, settings)
+    where = f", overrides from {settings.templates_dir}" if settings.templates_dir else ""
+    return f"kinds {', '.join(kinds)}: every template loads{where}"
 
 
 def _explain(error: BaseException) -> str:

@@ -8,41 +8,29 @@ import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 
-from regmail.api.app import create_app
+from regmail import roles
+from regmail.brokers.factory import relays
 from regmail.check import check_all
 from regmail.clock import utcnow
-from regmail.db.migrate import migrate as run_migrations
 from regmail.eventloop import run_event_loop
 from regmail.logs import configure_logging
-from regmail.mail.sealing import new_key
-from regmail.mail.sink import Mailbox, start_sink
+from regmail.mails.kinds import NotReplayable
+from regmail.mails.purge import purge_finished
+from regmail.mails.replay import replay
+from regmail.mails.sealing import new_key
+from regmail.mails.status import DeadReason, MailStatus
+from regmail.mails.suppressions import lift, list_suppressions
+from regmail.mails.views import MailFilter, get_mail, list_mails, mail_ids, parse_age, parse_since
 from regmail.metrics import serve_metrics
-from regmail.ops import (
-    STATUSES,
-    MailFilter,
-    NotRetryable,
-    get_mail,
-    list_mails,
-    mail_ids,
-    parse_age,
-    parse_since,
-    retry_mail,
-)
-from regmail.outbox.relay import run_relay
-from regmail.retention import purge_finished, run_retention
 from regmail.runtime import Runtime, migrate_all
 from regmail.settings import Settings
-from regmail.suppressions import lift, list_suppressions
 from regmail.tracing import setup_tracing, shutdown_tracing
-from regmail.worker import Delivery, run_worker
 
 T = TypeVar("T")
 
@@ -92,15 +80,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="HTTP port")] = None,
 ) -> None:
     """Run the HTTP API (one process; run several behind a load balancer to scale)."""
-    settings = _settings("api", host=host, port=port)
-    runtime = Runtime.build(settings)
-    uvicorn.run(
-        create_app(runtime, own_runtime=True),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        proxy_headers=True,
-    )
+    roles.serve(_settings("api", host=host, port=port))
 
 
 @app.command()
@@ -109,19 +89,8 @@ def worker(
 ) -> None:
     """Deliver queued mail until SIGINT/SIGTERM (in-flight sends finish first)."""
     settings = _settings("worker", worker_concurrency=concurrency)
-
     _serve_metrics(settings)
-
-    async def main(stop: asyncio.Event) -> None:
-        runtime = Runtime.build(settings)
-        delivery, pool = runtime.delivery()
-        try:
-            await _deliver(runtime, delivery, stop)
-        finally:
-            await pool.close()
-            await runtime.close()
-
-    _run_until_signal(main)
+    _run_until_signal(lambda stop: roles.process(settings, {roles.Role.WORKER}, stop))
 
 
 @app.command()
@@ -130,19 +99,11 @@ def relay(
 ) -> None:
     """Relay the outbox to the broker until SIGINT/SIGTERM (RabbitMQ; not needed for `db`)."""
     settings = _settings("relay", relay_concurrency=concurrency)
+    if not relays(settings):
+        typer.echo("REGMAIL_BROKER_URL=db: the outbox is the queue, nothing to relay")
+        return
     _serve_metrics(settings)
-
-    async def main(stop: asyncio.Event) -> None:
-        runtime = Runtime.build(settings)
-        try:
-            if not runtime.relays:
-                typer.echo("REGMAIL_BROKER_URL=db: the outbox is the queue, nothing to relay")
-                return
-            await run_relay(runtime.outbox, runtime.broker, settings.relay_concurrency, stop)
-        finally:
-            await runtime.close()
-
-    _run_until_signal(main)
+    _run_until_signal(lambda stop: roles.process(settings, {roles.Role.RELAY}, stop))
 
 
 @app.command()
@@ -160,60 +121,10 @@ def dev(
         public_url=f"http://127.0.0.1:{port}",
     )
     try:
-        run_event_loop(_dev(settings))
+        run_event_loop(roles.dev(settings, typer.echo))
     except OSError as error:
         typer.echo(f"regmail dev could not start: {error}", err=True)
         raise typer.Exit(1) from None
-
-
-async def _deliver(runtime: Runtime, delivery: Delivery, stop: asyncio.Event) -> None:
-    """The worker, with the hourly purge of finished mails beside it."""
-    days = runtime.settings.mail_retention_days
-    keeper = asyncio.create_task(run_retention(runtime.engine, days, stop))
-    try:
-        s = runtime.settings
-        await run_worker(
-            runtime.broker, delivery, s.worker_concurrency, stop, s.worker_grace_seconds
-        )
-    finally:
-        keeper.cancel()
-        await asyncio.gather(keeper, return_exceptions=True)
-
-
-async def _dev(settings: Settings) -> None:
-    mailbox = Mailbox()
-    runtime = Runtime.build(settings, mailbox)
-    await run_migrations(runtime.engine)
-    sink = await start_sink(mailbox, "127.0.0.1", settings.dev_sink_port)
-    delivery, pool = runtime.delivery()
-    stop = asyncio.Event()
-    worker_task = asyncio.create_task(_deliver(runtime, delivery, stop))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(runtime), host=settings.host, port=settings.port, log_level="warning"
-        )
-    )
-    base = f"http://{settings.host}:{settings.port}"
-    typer.echo(
-        f"regmail dev is running (Ctrl-C stops it)\n"
-        f"  sign-up page : {base}/signup\n"
-        f"  mailbox      : {base}/dev/mailbox\n"
-        f"  API docs     : {base}/docs\n"
-        f"  SMTP sink    : smtp://127.0.0.1:{settings.dev_sink_port}\n"
-        f"  database     : {settings.database_url}"
-    )
-    try:
-        await server.serve()  # returns on Ctrl-C / SIGTERM (uvicorn handles the signal)
-    finally:
-        stop.set()
-        with suppress(asyncio.CancelledError):
-            await worker_task
-        await pool.close()
-        sink.close()
-        await sink.wait_closed()
-        await runtime.close()
-    if not server.started:
-        raise OSError(f"the HTTP port {settings.port} is not available")
 
 
 def _since_option(value: str | None) -> datetime | None:
@@ -227,12 +138,12 @@ Since = Annotated[
     str | None, typer.Option(help="Changed since: an age (2h, 7d) or an ISO 8601 time")
 ]
 Recipient = Annotated[str | None, typer.Option(help="Only mails to this address")]
-Reason = Annotated[str | None, typer.Option(help="Only dead mails with this reason")]
+Reason = Annotated[DeadReason | None, typer.Option(help="Only dead mails with this reason")]
 
 
 @messages_app.command("list")
 def messages_list(
-    status: Annotated[str | None, typer.Option(help=f"One of {', '.join(STATUSES)}")] = None,
+    status: Annotated[MailStatus | None, typer.Option(help="Only mails in this state")] = None,
     recipient: Recipient = None,
     reason: Reason = None,
     since: Since = None,
@@ -240,8 +151,6 @@ def messages_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line")] = False,
 ) -> None:
     """List mails, most recently changed first."""
-    if status is not None and status not in STATUSES:
-        raise typer.BadParameter(f"must be one of {', '.join(STATUSES)}", param_hint="--status")
     which = MailFilter(status, recipient, reason, _since_option(since))
     views = _with_runtime(lambda rt: list_mails(rt.engine, which, limit))
     for view in views:
@@ -259,7 +168,7 @@ def messages_retry_dead(
     since: Since = None, reason: Reason = None, recipient: Recipient = None
 ) -> None:
     """Replay every dead mail that matches (e.g. after a provider outage: --since 2h)."""
-    which = MailFilter("dead", recipient, reason, _since_option(since))
+    which = MailFilter(MailStatus.DEAD, recipient, reason, _since_option(since))
 
     async def replay_all(runtime: Runtime) -> tuple[int, int]:
         replayed = skipped = 0
@@ -267,9 +176,9 @@ def messages_retry_dead(
         with typer.progressbar(ids, label="replaying", file=sys.stderr) as bar:
             for mail_id in bar:
                 try:
-                    await retry_mail(runtime.engine, runtime.outbox, runtime.accounts, mail_id)
+                    await replay(runtime.engine, runtime.queue, runtime.settings, mail_id)
                     replayed += 1
-                except (LookupError, NotRetryable):  # purged, or its account is active
+                except (LookupError, NotReplayable):  # purged, or its account is active
                     skipped += 1
         return replayed, skipped
 
@@ -289,9 +198,9 @@ def messages_purge_sent(
         raise typer.BadParameter(str(error), param_hint="--older-than") from None
 
     async def purge(runtime: Runtime) -> int:
-        count = len(await mail_ids(runtime.engine, MailFilter("sent")))
+        count = len(await mail_ids(runtime.engine, MailFilter(MailStatus.SENT)))
         with typer.progressbar(length=count, label="purging", file=sys.stderr) as bar:
-            return await purge_finished(runtime.engine, before, ("sent",), bar.update)
+            return await purge_finished(runtime.engine, before, {MailStatus.SENT}, bar.update)
 
     typer.echo(f"{_with_runtime(purge)} sent mails purged")
 
@@ -310,11 +219,11 @@ def messages_show(mail_id: str) -> None:
 def messages_retry(mail_id: str) -> None:
     """Replay a dead or retrying mail now, with a fresh retry budget."""
     try:
-        view = _with_runtime(lambda rt: retry_mail(rt.engine, rt.outbox, rt.accounts, mail_id))
+        view = _with_runtime(lambda rt: replay(rt.engine, rt.queue, rt.settings, mail_id))
     except LookupError:
         typer.echo(f"no mail {mail_id}", err=True)
         raise typer.Exit(1) from None
-    except NotRetryable as error:
+    except NotReplayable as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{view.id} queued again")

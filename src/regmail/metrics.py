@@ -23,6 +23,8 @@ from prometheus_client import (
     start_http_server,
 )
 
+from regmail.mails.status import DeadReason, MailStatus
+
 SIGNUPS = Counter(
     "regmail_signups_total",
     "Sign-up requests (API and form) by outcome: accepted, invalid, limited, unavailable",
@@ -40,6 +42,12 @@ MAILS = Counter(
 )
 DEAD = Counter("regmail_mails_dead_total", "Mails given up, by dead reason", ["reason"])
 PUBLISHED = Counter("regmail_relay_published_total", "Outbox rows the relay published")
+HANDLER_FAILURES = Counter(
+    "regmail_handler_failures_total",
+    "Messages whose handling (handler) or settling (settle) raised; each is parked for "
+    "REGMAIL_HANDLER_FAILED_DELAY_SECONDS",
+    ["stage"],
+)
 SMTP_SECONDS = Histogram("regmail_smtp_send_seconds", "Time of one SMTP transaction")
 SMTP_CONNECTIONS = Gauge(
     "regmail_smtp_connections", "SMTP connections open", multiprocess_mode="livesum"
@@ -71,8 +79,9 @@ BROKER_BACKLOG = Gauge(
 KNOWN_LABELS: tuple[tuple[Counter, tuple[str, ...]], ...] = (
     (SIGNUPS, ("accepted", "invalid", "limited", "unavailable")),
     (ACTIVATIONS, ("activated", "invalid", "used", "expired")),
-    (MAILS, ("sent", "retrying", "dead")),
-    (DEAD, ("rejected", "max-attempts", "max-age", "expired", "secret-key", "render-error")),
+    (MAILS, (MailStatus.SENT, MailStatus.RETRYING, MailStatus.DEAD)),
+    (DEAD, tuple(DeadReason)),
+    (HANDLER_FAILURES, ("handler", "settle")),
 )
 for _counter, _values in KNOWN_LABELS:
     for _value in _values:

@@ -1,80 +1,119 @@
-"""The long-lived parts of a process (engine, hashing pool, broker), built once."""
+"""The long-lived parts of a process, built once from the settings and closed together:
+the engine, the group commit, the kinds, the mail queue, the broker, the hashing pool, and
+(built on first use) delivery with its SMTP pool and the relay's view of the outbox."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from regmail.accounts.passwords import PasswordHashing
 from regmail.accounts.service import AccountService
 from regmail.brokers.base import Broker
-from regmail.brokers.db import DbBroker
-from regmail.brokers.factory import make_broker
+from regmail.brokers.factory import make_broker, make_outbox, relays
 from regmail.db.engine import create_engine
 from regmail.db.group_commit import GroupCommit
 from regmail.db.migrate import migrate
-from regmail.mail.pauses import PauseBoard
-from regmail.mail.provider import ProviderGate
+from regmail.delivery.pace import Pace
+from regmail.delivery.pauses import PauseBoard
+from regmail.delivery.provider import ProviderGate
+from regmail.delivery.worker import Delivery
 from regmail.mail.render import Renderer
-from regmail.mail.sealing import Sealer
 from regmail.mail.sink import Mailbox
 from regmail.mail.smtp import SmtpPool, parse_smtp_url
-from regmail.retry import RetryPolicy
+from regmail.mails.attempts import Attempts
+from regmail.mails.kinds import BUILTIN_KINDS, Kinds
+from regmail.mails.outbox import Wakeup
+from regmail.mails.queue import MailQueue
+from regmail.mails.retry import RetryPolicy
+from regmail.mails.sealing import Sealer
+from regmail.mails.suppressions import Suppressions
 from regmail.settings import Settings
-from regmail.worker import Delivery
 
 
 @dataclass
 class Runtime:
     settings: Settings
     engine: AsyncEngine
-    outbox: DbBroker  # the transactional outbox: the queue itself with broker=db
-    writes: GroupCommit  # the worker's writes, committed in groups
-    broker: Broker  # what workers consume from
+    writes: GroupCommit  # the worker's and relay's writes, committed in groups
+    kinds: Kinds
+    sealer: Sealer  # seals mail payloads at rest (queue) and opens them (delivery)
+    queue: MailQueue  # queues mail in the caller's transaction, rings `wakeup` after it
+    wakeup: Wakeup  # new outbox rows, for the consumers of this process
+    broker: Broker  # what workers consume from (with broker=db, the outbox table)
     hashing: PasswordHashing
     accounts: AccountService
-    sealer: Sealer  # seals mail payloads at rest (API) and opens them (worker)
-    mailbox: Mailbox | None = None
+    mailbox: Mailbox | None = None  # `regmail dev`'s
+    _delivery: Delivery | None = field(default=None, init=False)
+    _smtp: SmtpPool | None = field(default=None, init=False)
+    _outbox: Broker | None = field(default=None, init=False)
 
     @classmethod
     def build(cls, settings: Settings, mailbox: Mailbox | None = None) -> Runtime:
         engine = create_engine(settings)
         writes = GroupCommit(engine)
-        # With broker=db the outbox lease covers an SMTP send; otherwise only a publish.
-        relaying = settings.broker_url.get_secret_value() != "db"
-        lease = settings.relay_lease_seconds if relaying else settings.lease_seconds
-        outbox = DbBroker(engine, lease, settings.worker_poll_seconds, writes)
-        broker = make_broker(settings, outbox)
-        hashing = PasswordHashing(settings)
+        wakeup = Wakeup()
+        kinds = Kinds.load(BUILTIN_KINDS, *settings.kinds)
         sealer = Sealer.from_settings(settings)
-        accounts = AccountService(engine, hashing, settings, sealer, on_enqueued=outbox.wake)
-        return cls(settings, engine, outbox, writes, broker, hashing, accounts, sealer, mailbox)
+        queue = MailQueue(kinds, sealer, wakeup)
+        broker = make_broker(settings, engine, writes, wakeup)
+        hashing = PasswordHashing(settings)
+        accounts = AccountService(engine, hashing, settings, queue)
+        return cls(
+            settings,
+            engine,
+            writes,
+            kinds,
+            sealer,
+            queue,
+            wakeup,
+            broker,
+            hashing,
+            accounts,
+            mailbox,
+        )
 
     @property
     def relays(self) -> bool:
         """Whether outbox rows must be relayed to a separate broker."""
-        return self.broker is not self.outbox
+        return relays(self.settings)
 
-    def delivery(self) -> tuple[Delivery, SmtpPool]:
-        s = self.settings
-        pool = SmtpPool(
-            parse_smtp_url(s.smtp_url.get_secret_value()),
-            size=s.worker_concurrency,
-            timeout=s.smtp_timeout,
-            idle_check_seconds=s.smtp_idle_check_seconds,
-            max_per_second=s.smtp_max_per_second,
-        )
-        renderer = Renderer(s.mail_from, s.public_url)
-        policy = RetryPolicy.from_settings(s)
-        board = PauseBoard(self.engine)
-        gate = ProviderGate(cap_seconds=s.smtp_pause_max_seconds, announce=board.announce)
-        delivery = Delivery(self.writes, renderer, pool, policy, s.lease_seconds, self.sealer, gate)
-        return delivery, pool
+    def delivery(self) -> Delivery:
+        """This process's delivery (one SMTP pool, one provider gate, one pace)."""
+        if self._delivery is None:
+            s = self.settings
+            self._smtp = SmtpPool(
+                parse_smtp_url(s.smtp_url.get_secret_value()),
+                size=s.worker_concurrency,
+                timeout=s.smtp_timeout,
+                idle_check_seconds=s.smtp_idle_check_seconds,
+            )
+            board = PauseBoard(self.engine)
+            self._delivery = Delivery(
+                Attempts(self.writes, s.lease_seconds),
+                Suppressions(self.writes),
+                self.sealer,
+                Renderer.from_settings(self.kinds, s),
+                self._smtp,
+                RetryPolicy.from_settings(s),
+                ProviderGate(cap_seconds=s.smtp_pause_max_seconds, announce=board.announce),
+                Pace(s.smtp_max_per_second) if s.smtp_max_per_second > 0 else None,
+            )
+        return self._delivery
+
+    def outbox(self) -> Broker:
+        """The outbox table as the relay consumes it."""
+        if self._outbox is None:
+            self._outbox = make_outbox(self.settings, self.engine, self.writes, self.wakeup)
+        return self._outbox
 
     async def close(self) -> None:
+        if self._smtp is not None:
+            await self._smtp.close()
+        if self._outbox is not None:
+            await self._outbox.close()
         await self.broker.close()
-        await self.outbox.close()
         self.hashing.close()
         await self.engine.dispose()
 

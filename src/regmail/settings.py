@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     kafka_ssl_cafile: str | None = Field(
         None, description="CA bundle to verify the brokers' certificates (SSL, SASL_SSL)."
     )
+    handler_failed_delay_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="A message whose handling or settling raised (a bug, the database away) "
+        "is delivered again after this long, on every broker.",
+    )
     relay_in_serve: bool = Field(
         True, description="`regmail serve` also relays the outbox to the broker (not for `db`)."
     )
@@ -103,6 +109,24 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         "http://127.0.0.1:8000", description="Base URL of links in mails (the activation link)."
+    )
+    product_name: str | None = Field(
+        None,
+        description="The product's name, `product_name` in every mail template. Unset: the "
+        "display name of `mail_from` (else its domain).",
+    )
+    support_email: str | None = Field(
+        None, description="An address for questions, `support_email` in every mail template."
+    )
+    templates_dir: Path | None = Field(
+        None,
+        description="A directory of your own mail templates (`<kind>.<locale>.subject`, "
+        "`.txt`, `.html`); each file found there replaces the built-in one of that name.",
+    )
+    kinds: list[str] = Field(
+        [],
+        description='Your own kinds of mail, as JSON: `["mypkg.mail:KINDS"]`, each a '
+        "sequence of regmail.mails.kinds.Kind; regmail's own are always there.",
     )
     admin_token: SecretStr | None = Field(
         None, description="Bearer token for /v1/admin/*. Unset: the admin API is disabled."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from tests.support.servers import ServiceServer
 
 LEASE_SECONDS = 1.0  # how long a dead consumer's message waits before redelivery (db)
 RETRY_STEPS = [1.0, 10.0, 60.0]
+FAILED_DELAY = 1.5  # how long a message whose handler or settle raised waits
 
 
 @pytest.fixture(params=["db-sqlite", "db-postgres", "rabbitmq", "kafka"])
@@ -42,7 +44,7 @@ async def make_broker(
     kind, url = broker_target
     brokers: list[Broker] = []
     if kind == "kafka":
-        config = kafka_test_config(url, RETRY_STEPS)
+        config = replace(kafka_test_config(url, RETRY_STEPS), failed_delay=FAILED_DELAY)
 
         def kafka_factory() -> Broker:
             brokers.append(KafkaBroker(config))
@@ -57,7 +59,7 @@ async def make_broker(
         prefix = unique_prefix()
 
         def factory() -> Broker:
-            brokers.append(RabbitBroker(url, prefix, RETRY_STEPS, delivery_limit=20))
+            brokers.append(RabbitBroker(url, prefix, RETRY_STEPS, 20, FAILED_DELAY))
             return brokers[-1]
 
         yield factory
@@ -70,7 +72,9 @@ async def make_broker(
     await migrate(engine)
 
     def db_factory() -> Broker:
-        brokers.append(DbBroker(engine, lease_seconds=LEASE_SECONDS, poll_seconds=0.05))
+        brokers.append(
+            DbBroker(engine, LEASE_SECONDS, poll_seconds=0.05, failed_delay=FAILED_DELAY)
+        )
         return brokers[-1]
 
     yield db_factory

@@ -1,5 +1,5 @@
-"""The broker contract: what every broker (db-sqlite, db-postgres, and later rabbitmq and
-kafka) must do, tested the same way for each. Only the fixture knows which broker it is."""
+"""The broker contract: what every broker (db-sqlite, db-postgres, rabbitmq, kafka) must
+do, tested the same way for each. Only the fixture knows which broker it is."""
 
 from __future__ import annotations
 
@@ -11,9 +11,13 @@ from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import pytest
+
+from regmail.brokers import wire
 from regmail.brokers.base import Ack, Broker, Dead, Handler, Message, Outcome, RetryAt
 from regmail.clock import utcnow
-from tests.contract.conftest import LEASE_SECONDS
+from regmail.metrics import HANDLER_FAILURES
+from tests.contract.conftest import FAILED_DELAY, LEASE_SECONDS
 from tests.support.waiting import eventually
 
 BrokerFactory = Callable[[], Broker]
@@ -197,5 +201,79 @@ async def test_throughput_smoke(make_broker: BrokerFactory) -> None:
     assert len({m.mail_id for m in seen}) == len(sent)
 
 
+async def test_a_handler_that_raises_is_redelivered_after_the_delay_then_acked(
+    make_broker: BrokerFactory,
+) -> None:
+    calls: list[Message] = []
+
+    async def raise_once(m: Message) -> Outcome:
+        calls.append(m)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the handler")
+        return Ack()
+
+    await _handled_again_after_the_delay_then_acked(make_broker, "handler", raise_once)
+
+
+async def test_a_settle_that_raises_is_redelivered_after_the_delay_then_acked(
+    make_broker: BrokerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settle = wire.settle
+    settles: list[Outcome] = []
+
+    async def settle_failing_once(delivered: wire.Delivered, outcome: Outcome) -> None:
+        settles.append(outcome)
+        if len(settles) == 1:
+            raise ConnectionError("the broker went away while settling")
+        await settle(delivered, outcome)
+
+    monkeypatch.setattr(wire, "settle", settle_failing_once)
+    await _handled_again_after_the_delay_then_acked(make_broker, "settle", _ack)
+
+
+async def _handled_again_after_the_delay_then_acked(
+    make_broker: BrokerFactory, stage: str, handler: Handler
+) -> None:
+    """One message whose `stage` fails once: handled a second time no sooner than the
+    delay, then acknowledged; the failure counted once."""
+    broker = make_broker()
+    [message] = messages(1)
+    handled_at: list[float] = []
+
+    async def timed(m: Message) -> Outcome:
+        handled_at.append(time.monotonic())
+        return await handler(m)
+
+    failures = HANDLER_FAILURES.labels(stage)._value.get()
+    await broker.publish([message])
+    async with consuming(broker, timed):
+        await until(lambda: len(handled_at) == 2)
+    await _was_acknowledged(make_broker, message)
+    assert handled_at[1] - handled_at[0] >= FAILED_DELAY - 0.05
+    assert HANDLER_FAILURES.labels(stage)._value.get() == failures + 1
+
+
+async def _was_acknowledged(make_broker: BrokerFactory, message: Message) -> None:
+    """A new consumer gets a later message on the same key, and not `message` again even
+    once a lease has run out (an unsettled db row would be due again by then; an unacked
+    RabbitMQ message or uncommitted Kafka offset would come first)."""
+    [marker] = messages(1, key=message.key)
+    seen, handler = recorder()
+    later = make_broker()
+    await later.publish([marker])
+    leased_until = time.monotonic() + LEASE_SECONDS + 0.5
+    async with consuming(later, handler):
+        await until(
+            lambda: (
+                any(m.mail_id == marker.mail_id for m in seen) and time.monotonic() > leased_until
+            )
+        )
+    assert [m.mail_id for m in seen] == [marker.mail_id]
+
+
 async def _const(outcome: Outcome) -> Outcome:
     return outcome
+
+
+async def _ack(_: Message) -> Outcome:
+    return Ack()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from regmail.db.engine import create_engine
 from regmail.db.tables import mails
+from regmail.mails.status import MailStatus
 from tests.faults import report
 from tests.faults.harness import Fleet, outcome
 from tests.support.mailstate import count_mails, none_unsent, queue_mails
@@ -124,13 +125,13 @@ async def test_5xx_makes_every_mail_dead_after_one_attempt(
 
 def _retrying(settings, n):  # type: ignore[no-untyped-def]
     async def probe() -> bool:
-        return await count_mails(settings, "retrying") >= n
+        return await count_mails(settings, MailStatus.RETRYING) >= n
 
     return probe
 
 
 def _all_dead(settings):  # type: ignore[no-untyped-def]
     async def probe() -> bool:
-        return await count_mails(settings, "dead") == MAILS
+        return await count_mails(settings, MailStatus.DEAD) == MAILS
 
     return probe

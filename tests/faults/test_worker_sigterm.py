@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from regmail.mails.status import PENDING, MailStatus
 from tests.faults import report
 from tests.faults.harness import Fleet, outcome
-from tests.support.mailstate import PENDING, count_mails, none_unsent, queue_mails
+from tests.support.mailstate import count_mails, none_unsent, queue_mails
 from tests.support.service import make_settings
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually
@@ -48,7 +49,7 @@ async def test_sigterm_mid_delivery_loses_nothing(
         left = await count_mails(settings, *PENDING)
         assert left > 0, "the stop must land mid-delivery"
         if grace >= seconds_per_mail * 2:
-            assert await count_mails(settings, "sending") == 0, "in-flight sends finished"
+            assert await count_mails(settings, MailStatus.SENDING) == 0, "in-flight sends finished"
         fleet.start("worker")  # another worker takes the rest
         await eventually(lambda: none_unsent(settings), timeout=120, interval=0.2)
     finally:
@@ -68,6 +69,6 @@ async def test_sigterm_mid_delivery_loses_nothing(
 
 def _sending_at_least(settings, n):  # type: ignore[no-untyped-def]
     async def probe() -> bool:
-        return await count_mails(settings, "sending") >= n
+        return await count_mails(settings, MailStatus.SENDING) >= n
 
     return probe

@@ -23,7 +23,7 @@ async def test_every_part_ok(tmp_path: Path, aiosmtpd_server: tuple[str, Any]) -
     result = await regmail_cli(settings, "check")
     assert result.returncode == 0, result.stdout + result.stderr
     found = findings(result.stdout)
-    assert set(found) == {"configuration", "database", "broker", "smtp"}
+    assert set(found) == {"configuration", "database", "broker", "smtp", "templates"}
     assert all(line.startswith("ok") for line in found.values()), result.stdout
     assert "schema up to date" in found["database"]
 
@@ -36,6 +36,20 @@ async def test_an_unmigrated_database_and_a_dead_smtp_server(tmp_path: Path) -> 
     assert found["database"].startswith("FAIL") and "run `regmail migrate`" in found["database"]
     assert found["smtp"].startswith("FAIL") and "connection refused" in found["smtp"]
     assert found["broker"].startswith("ok")  # one failure does not hide the others' state
+
+
+async def test_a_broken_template_override_is_named(
+    tmp_path: Path, aiosmtpd_server: tuple[str, Any]
+) -> None:
+    own = tmp_path / "templates"
+    own.mkdir()
+    (own / "activation.en.html").write_text("{% block body %}unclosed")
+    settings = make_settings(tmp_path, smtp_url=aiosmtpd_server[0], templates_dir=own)
+    result = await regmail_cli(settings, "check")
+    assert result.returncode == 1
+    found = findings(result.stdout)
+    assert found["templates"].startswith("FAIL"), result.stdout
+    assert "activation.en.html" in found["templates"], result.stdout
 
 
 async def test_an_unreachable_postgresql(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from regmail.mail.sink import LINK
+from regmail.mails.status import MailStatus
 from regmail.settings import Settings
 from tests.faults.harness import Fleet, SignUpLoad, deployment
 from tests.support.dashboard import Panel, evaluate, render
@@ -83,13 +84,13 @@ async def _run(settings: Settings, sink: SmtpSink, prometheus: Prometheus, url: 
     try:
         await eventually(load.reached(202, "well", 150), timeout=60)
         await _phase(load, "4xx", lambda: sink.start("-r", "RCPT"), 10)
-        await eventually(lambda: count_mails(settings, "retrying"), timeout=30)
+        await eventually(lambda: count_mails(settings, MailStatus.RETRYING), timeout=30)
         await _phase(load, "well-again", sink.start, 10, _activate(url, sink, count=40))
         await _phase(load, "away", sink.stop, 8)
         await eventually(_paused(prometheus), timeout=30, interval=0.5)
         await _phase(load, "back", sink.start, 10)
         await _phase(load, "5xx", lambda: sink.start("-f", "RCPT"), 4)
-        await eventually(lambda: count_mails(settings, "dead"), timeout=30)
+        await eventually(lambda: count_mails(settings, MailStatus.DEAD), timeout=30)
         await _phase(load, "well-at-last", sink.start, 8, _activate(url, sink, count=20))
     finally:
         await load.stop()

@@ -12,6 +12,8 @@ from regmail.accounts.addresses import parse_address
 from regmail.brokers.base import Ack, Message, RetryAt
 from regmail.db.tables import accounts, activation_tokens, mails, outbox
 from regmail.mail.sink import Mailbox
+from regmail.mails.attempts import Attempts, Claim, NotClaimed, Why
+from regmail.runtime import Runtime
 from tests.support.service import make_settings, running_service
 
 
@@ -22,11 +24,10 @@ async def test_redelivered_message_is_acked_without_sending(
     async with running_service(make_settings(tmp_path, smtp_url=url), worker=False) as svc:
         await svc.register("once@example.com")
         [row] = await svc.mail_rows()
-        delivery, pool = svc.runtime.delivery()
+        delivery = svc.runtime.delivery()
         message = Message(row.id, row.recipient)
         assert await delivery.handle(message) == Ack()
         assert await delivery.handle(message) == Ack()  # a redelivery
-        await pool.close()
         assert len(mailbox.all()) == 1
         assert (await svc.mail_rows())[0].attempts == 1
 
@@ -35,14 +36,17 @@ async def test_two_workers_racing_for_one_mail_send_it_once(
     tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
 ) -> None:
     url, mailbox = aiosmtpd_server
-    async with running_service(make_settings(tmp_path, smtp_url=url), worker=False) as svc:
+    settings = make_settings(tmp_path, smtp_url=url)
+    async with running_service(settings, worker=False) as svc:
         await svc.register("race@example.com")
         [row] = await svc.mail_rows()
-        (first, pool1), (second, pool2) = svc.runtime.delivery(), svc.runtime.delivery()
-        message = Message(row.id, row.recipient)
-        outcomes = await asyncio.gather(first.handle(message), second.handle(message))
-        await pool1.close()
-        await pool2.close()
+        other_worker = Runtime.build(settings)  # a process of its own, on the same database
+        try:
+            first, second = svc.runtime.delivery(), other_worker.delivery()
+            message = Message(row.id, row.recipient)
+            outcomes = await asyncio.gather(first.handle(message), second.handle(message))
+        finally:
+            await other_worker.close()
         assert Ack() in outcomes
         assert len(mailbox.all()) == 1
         other = outcomes[1] if outcomes[0] == Ack() else outcomes[0]
@@ -53,7 +57,7 @@ async def test_sign_up_is_one_transaction(tmp_path: Path, monkeypatch: pytest.Mo
     async def broken_outbox(*args: object, **kwargs: object) -> None:
         raise RuntimeError("outbox insert failed")
 
-    monkeypatch.setattr("regmail.outbox.enqueue.enqueue_outbox_rows", broken_outbox)
+    monkeypatch.setattr("regmail.mails.queue.insert_rows", broken_outbox)
     async with running_service(make_settings(tmp_path), worker=False) as svc:
         with pytest.raises(RuntimeError):
             await svc.runtime.accounts.register(
@@ -72,12 +76,11 @@ async def test_one_mail_twice_in_a_claim_batch_is_claimed_once(
     async with running_service(settings, worker=False) as svc:
         await svc.register("twice@example.com")
         [row] = await svc.mail_rows()
-        delivery, pool = svc.runtime.delivery()
+        attempts = Attempts(svc.runtime.writes, settings.lease_seconds)
         async with svc.runtime.engine.begin() as conn:
-            first, second = await delivery._claim_batch(conn, [row.id, row.id])
-        await pool.close()
-    assert first.attempts == 1  # type: ignore[union-attr]
-    assert isinstance(second, RetryAt), second  # in flight: the first copy sends it
+            first, second = await attempts._claim_batch(conn, [row.id, row.id])
+    assert isinstance(first, Claim) and first.attempts == 1, first
+    assert isinstance(second, NotClaimed) and second.why == Why.IN_FLIGHT, second  # sent by first
 
 
 async def test_a_mail_the_batch_update_missed_is_claimed_one_by_one(
@@ -89,11 +92,10 @@ async def test_a_mail_the_batch_update_missed_is_claimed_one_by_one(
     async with running_service(settings, worker=False) as svc:
         await svc.register("missed@example.com")
         [row] = await svc.mail_rows()
-        delivery, pool = svc.runtime.delivery()
+        attempts = Attempts(svc.runtime.writes, settings.lease_seconds)
         async with svc.runtime.engine.begin() as conn:
-            claim = await delivery._why_not(conn, row.id)
-        await pool.close()
+            claim = await attempts._claim_one(conn, row.id)
         [after] = await svc.mail_rows()
-    assert claim.attempts == 1, claim  # type: ignore[union-attr]
-    assert claim.mail.recipient == "missed@example.com"  # type: ignore[union-attr]
+    assert isinstance(claim, Claim) and claim.attempts == 1, claim
+    assert claim.recipient == "missed@example.com"
     assert (after.status, after.attempts) == ("sending", 1)

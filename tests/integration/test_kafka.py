@@ -10,6 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from regmail.mails.status import MailStatus
 from tests.support.brokers import kafka_overrides, remove_kafka
 from tests.support.mailstate import count_mails, none_unsent, queue_mails
 from tests.support.processes import start_regmail
@@ -79,7 +80,7 @@ async def test_one_partition_still_sends_concurrently(
             await svc.register(f"slow{i}@example.com")
 
         async def several_in_flight() -> bool:
-            return await count_mails(settings, "sending") > 1
+            return await count_mails(settings, MailStatus.SENDING) > 1
 
         await eventually(several_in_flight, timeout=30)
         await svc.wait_for_rows(lambda r: r.status == "sent", 60)

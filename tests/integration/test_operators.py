@@ -96,6 +96,8 @@ async def test_admin_api_lists_and_replays(tmp_path: Path, smtp_sink: SmtpSink) 
         assert unknown.status_code == 404
         bad_status = await svc.client.get("/v1/admin/messages?status=lost", headers=ADMIN)
         assert bad_status.status_code == 422
+        bad_reason = await svc.client.get("/v1/admin/messages?reason=lost", headers=ADMIN)
+        assert bad_reason.status_code == 422 and bad_reason.json()["errors"][0]["field"] == "reason"
 
 
 async def test_admin_api_refuses_a_missing_or_wrong_token(tmp_path: Path) -> None:

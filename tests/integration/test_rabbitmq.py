@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 
+from regmail import roles
+from regmail.brokers.base import Ack, Broker, Message
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
 from tests.support.mailstate import none_unsent
@@ -92,3 +94,45 @@ async def test_three_workers_deliver_5000_sign_ups_once_each(
     assert len(counts) == 5000
     assert max(counts.values()) == 1, [k for k, v in counts.items() if v > 1][:5]
     print(f"5000 sign-ups → 5000 mails via RabbitMQ in {elapsed:.1f} s")
+
+
+async def test_a_message_at_the_delivery_limit_marks_its_row_dead(
+    tmp_path: Path, smtp_sink: SmtpSink, rabbit: dict[str, object]
+) -> None:
+    """Workers died holding the message as often as RabbitMQ allows: the last delivery it
+    makes does not try again (it would be dropped into the dead queue, its mail left
+    `queued` forever) but marks the mail dead, and parks the message for operators."""
+    smtp_sink.start()
+    limit = 2
+    settings = make_settings(
+        tmp_path, smtp_url=smtp_sink.url, rabbitmq_delivery_limit=limit, **rabbit
+    )
+    url, prefix = str(rabbit["broker_url"]), str(rabbit["rabbitmq_prefix"])
+    async with running_service(settings, worker=False) as svc:
+        await svc.register("poison@example.com")
+        for _ in range(limit):
+            await _die_holding_one_message(svc.runtime.broker)
+        async with roles.running(svc.runtime, {roles.Role.WORKER}):
+            [row] = await svc.wait_for_rows(lambda r: r.status == "dead")
+
+            async def parked() -> bool:
+                return await queue_depth(url, f"{prefix}.dead") == 1
+
+            await eventually(parked)
+    assert (row.dead_reason, row.attempts) == ("delivery-limit", 0)
+    assert smtp_sink.message_ids() == {}
+
+
+async def _die_holding_one_message(broker: Broker) -> None:
+    """A consumer that takes the message and is killed before it settles it."""
+    taken = asyncio.Event()
+
+    async def hang(message: Message) -> Ack:
+        taken.set()
+        await asyncio.Event().wait()
+        return Ack()
+
+    consumer = asyncio.create_task(broker.consume(hang, 1, asyncio.Event()))
+    await asyncio.wait_for(taken.wait(), 30)
+    consumer.cancel()  # as if killed: its channel closes and RabbitMQ takes the message back
+    await asyncio.gather(consumer, return_exceptions=True)

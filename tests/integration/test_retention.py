@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from regmail.clock import utcnow
 from regmail.db.engine import create_engine
 from regmail.db.tables import mails, outbox
-from regmail.retention import purge_finished
+from regmail.mails.purge import purge_finished
 from tests.support.mailstate import queue_mails
 from tests.support.service import make_settings
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from regmail.mail.sealing import new_key
 from regmail.mail.sink import Mailbox
+from regmail.mails.sealing import new_key
 from tests.support.mailstate import queue_mails
 from tests.support.service import TEST_DEFAULTS, make_settings, running_service
 

@@ -8,8 +8,10 @@ from regmail.clock import utcnow
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
 from regmail.db.tables import mails, outbox
-from regmail.mail.sealing import Sealer
-from regmail.outbox.enqueue import NewMail, enqueue_mail
+from regmail.mails.kinds import BUILTIN_KINDS, Kinds
+from regmail.mails.queue import MailQueue, NewMail
+from regmail.mails.sealing import Sealer
+from regmail.mails.status import PENDING, MailStatus
 from regmail.settings import Settings
 
 BATCH = 500
@@ -18,7 +20,7 @@ BATCH = 500
 async def queue_mails(settings: Settings, count: int, prefix: str = "user") -> set[str]:
     """Migrate, then enqueue `count` activation mails (as sign-ups would); their ids."""
     engine = create_engine(settings)
-    sealer = Sealer.from_settings(settings)
+    queue = MailQueue(Kinds.load(BUILTIN_KINDS), Sealer.from_settings(settings))
     ids: set[str] = set()
     try:
         await migrate(engine)
@@ -26,13 +28,15 @@ async def queue_mails(settings: Settings, count: int, prefix: str = "user") -> s
             async with engine.begin() as conn:
                 for i in range(start, min(count, start + BATCH)):
                     mail = NewMail("activation", f"{prefix}{i}@example.com", "en", {"token": "t"})
-                    ids.add(await enqueue_mail(conn, mail, utcnow(), sealer))
+                    mail_id = await queue.enqueue(conn, mail, utcnow())
+                    assert mail_id is not None
+                    ids.add(mail_id)
     finally:
         await engine.dispose()
     return ids
 
 
-async def count_mails(settings: Settings, *statuses: str) -> int:
+async def count_mails(settings: Settings, *statuses: MailStatus) -> int:
     """Mails in any of `statuses`."""
     engine = create_engine(settings)
     try:
@@ -53,12 +57,9 @@ async def count_outbox(settings: Settings) -> int:
         await engine.dispose()
 
 
-PENDING = ("queued", "sending", "retrying")  # not yet sent nor given up
-
-
 async def none_unsent(settings: Settings) -> bool:
     """Every mail is `sent` (a probe for `eventually`)."""
-    return await count_mails(settings, *PENDING, "dead") == 0
+    return await count_mails(settings, *PENDING, MailStatus.DEAD) == 0
 
 
 async def none_pending(settings: Settings) -> bool:

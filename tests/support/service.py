@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,14 +11,12 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from regmail.api.app import create_app
+from regmail import roles
 from regmail.db.migrate import migrate
 from regmail.db.tables import mails
 from regmail.mail.sink import Mailbox
-from regmail.outbox.relay import run_relay
 from regmail.runtime import Runtime
 from regmail.settings import Settings
-from regmail.worker import run_worker
 from tests.support.waiting import eventually
 
 # Fast enough for tests; the retry schedule itself is covered by unit tests.
@@ -81,23 +78,20 @@ class Service:
 async def running_service(
     settings: Settings, worker: bool = True, mailbox: Mailbox | None = None
 ) -> AsyncIterator[Service]:
+    """The API over a migrated database, with a worker (unless `worker` is False) and, for
+    RabbitMQ or Kafka, a relay running beside it, as `regmail dev` assembles them."""
     runtime = Runtime.build(settings, mailbox)
-    await migrate(runtime.engine)
-    stop = asyncio.Event()
-    delivery, pool = runtime.delivery()
-    tasks = []
-    if worker:
-        concurrency = settings.worker_concurrency
-        tasks.append(asyncio.create_task(run_worker(runtime.broker, delivery, concurrency, stop)))
-    if runtime.relays:
-        relay = run_relay(runtime.outbox, runtime.broker, settings.relay_concurrency, stop)
-        tasks.append(asyncio.create_task(relay))
-    transport = httpx.ASGITransport(app=create_app(runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://regmail.test") as client:
-        try:
+    try:
+        await migrate(runtime.engine)
+        background = {roles.Role.WORKER} if worker else set()
+        if runtime.relays:
+            background.add(roles.Role.RELAY)
+        app = roles.api(runtime, background)
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://regmail.test") as client,
+        ):
             yield Service(runtime, client, mailbox)
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks)
-            await pool.close()
-            await runtime.close()
+    finally:
+        await runtime.close()

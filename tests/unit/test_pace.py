@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from regmail.mail.pace import Pace
+from regmail.delivery.pace import Pace
 
 
 class Clock:

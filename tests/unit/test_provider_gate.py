@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from regmail.mail.provider import ProviderGate
+from regmail.delivery.provider import ProviderGate
 
 T0 = datetime(2026, 11, 25, tzinfo=UTC)
 

@@ -6,9 +6,12 @@ from email.policy import default
 import pytest
 
 from regmail.mail.render import MailToRender, Renderer
+from regmail.mails.kinds import BUILTIN_KINDS, Kinds, Site
 
 EXPIRES = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
-renderer = Renderer("Example <no-reply@example.com>", "https://app.example.com/")
+KINDS = Kinds.load(BUILTIN_KINDS)
+SITE = Site("https://app.example.com/", "Example")
+renderer = Renderer(KINDS, "Example <no-reply@example.com>", SITE)
 
 
 def mail(kind: str = "activation", locale: str = "en", recipient: str = "ada@example.com"):
@@ -75,7 +78,7 @@ def test_unknown_locale_falls_back_to_english() -> None:
 
 def test_mail_from_must_be_an_address() -> None:
     with pytest.raises(ValueError, match="MAIL_FROM"):
-        Renderer("nobody", "https://x")
+        Renderer(KINDS, "nobody", SITE)
 
 
 @pytest.mark.parametrize("recipient", ["ada@example.com\r\nBcc: eve@example.com", "a@b.c\nX: y"])
@@ -85,6 +88,6 @@ def test_a_line_break_in_the_recipient_is_refused_not_sent_as_a_header(recipient
 
 
 def test_non_ascii_display_name_in_mail_from_is_encoded() -> None:
-    rendered = Renderer("注册服务 <no-reply@example.com>", "https://x").render(mail())
+    rendered = Renderer(KINDS, "注册服务 <no-reply@example.com>", SITE).render(mail())
     assert rendered.data.isascii()
     assert parse(rendered.data)["From"] == "注册服务 <no-reply@example.com>"

@@ -1,7 +1,7 @@
 import random
 from datetime import UTC, datetime, timedelta
 
-from regmail.retry import RetryPolicy
+from regmail.mails.retry import RetryPolicy
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

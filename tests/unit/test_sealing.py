@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from regmail.mail.sealing import Sealer, SealError, key_from_file, new_key, parse_key
+from regmail.mails.sealing import Sealer, SealError, key_from_file, new_key, parse_key
 
 TOKEN = "a-raw-activation-token-that-must-not-be-stored"
 

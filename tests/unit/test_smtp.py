@@ -1,7 +1,8 @@
 import aiosmtplib
 import pytest
 
-from regmail.mail.smtp import classify, parse_smtp_url
+from regmail.mail.replies import classify
+from regmail.mail.smtp import parse_smtp_url
 
 
 def test_qq_mail_url() -> None:

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-import structlog
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from regmail.accounts.addresses import Address, parse_address
+from regmail.accounts.kinds import ACTIVATION, ALREADY_REGISTERED
 from regmail.accounts.passwords import PasswordHashing
-from regmail.accounts.tokens import new_token, token_hash
+from regmail.accounts.tokens import issue_activation_token, token_hash
 from regmail.clock import utcnow
-from regmail.db.tables import accounts, activation_tokens, mails
-from regmail.mail.sealing import Sealer
-from regmail.outbox.enqueue import NewMail, enqueue_mail
+from regmail.db.tables import accounts, activation_tokens
+from regmail.mails.queue import MailQueue, NewMail
+from regmail.mails.views import recent_to
 from regmail.settings import Settings
-from regmail.suppressions import is_suppressed
-
-log = structlog.get_logger(__name__)
 
 
 class ActivationError(Exception):
@@ -39,26 +34,18 @@ class Activated:
     email: str
 
 
-@dataclass(frozen=True)
-class RenewedPayload:
-    payload: dict[str, Any]  # sealed
-    expires_at: datetime
-
-
 class AccountService:
     def __init__(
         self,
         engine: AsyncEngine,
         hashing: PasswordHashing,
         settings: Settings,
-        sealer: Sealer,
-        on_enqueued: Callable[[], None] = lambda: None,
+        queue: MailQueue,
     ) -> None:
         self._engine = engine
-        self._sealer = sealer
+        self._queue = queue
         self._hashing = hashing
         self._settings = settings
-        self._on_enqueued = on_enqueued  # wakes an in-process worker; the poll is the fallback
 
     async def register(self, address: Address, password: str, locale: str) -> None:
         # Hash before looking the address up, so known and unknown addresses cost the same.
@@ -71,7 +58,7 @@ class AccountService:
             # A concurrent sign-up for the same address won the insert: treat as known.
             async with self._engine.begin() as conn:
                 mail_id = await self._register_in(conn, address, password_hash, locale, now)
-        self._queued(mail_id)
+        self._queue.committed(mail_id)
 
     async def _register_in(
         self,
@@ -91,7 +78,6 @@ class AccountService:
         ).first()
         if row is None:
             account_id = str(uuid.uuid4())
-            suppressed = await is_suppressed(conn, address.ascii)
             await conn.execute(
                 accounts.insert().values(
                     id=account_id,
@@ -103,8 +89,6 @@ class AccountService:
                     created_at=now,
                 )
             )
-            if suppressed:  # the account exists; its mail would only bounce again
-                return None
             return await self._send_activation(conn, account_id, address, locale, now)
         # Known address: mail the account's own address, as it signed up with it.
         known = parse_address(row.email)
@@ -112,8 +96,8 @@ class AccountService:
             return None
         if row.status == "pending":
             return await self._send_activation(conn, row.id, known, row.locale, now)
-        mail = NewMail("already_registered", known.ascii, row.locale, {}, row.id)
-        return await enqueue_mail(conn, mail, now, self._sealer)
+        mail = NewMail(ALREADY_REGISTERED.name, known.ascii, row.locale, account_id=row.id)
+        return await self._queue.enqueue(conn, mail, now)
 
     async def resend(self, address: Address) -> None:
         now = utcnow()
@@ -131,67 +115,21 @@ class AccountService:
             if not await self._may_mail(conn, known.ascii, now):
                 return
             mail_id = await self._send_activation(conn, row.id, known, row.locale, now)
-        self._queued(mail_id)
-
-    def _queued(self, mail_id: str | None) -> None:
-        """After the commit: log the mail's id (the key to its whole life in the logs, with
-        this request's id beside it) and wake an in-process worker."""
-        if mail_id is not None:
-            log.info("mail_queued", mail_id=mail_id)
-            self._on_enqueued()
+        self._queue.committed(mail_id)
 
     async def _send_activation(
         self, conn: AsyncConnection, account_id: str, address: Address, locale: str, now: datetime
-    ) -> str:
-        token, expires_at = await self._issue_token(conn, account_id, now)
+    ) -> str | None:
+        ttl = self._settings.token_ttl_seconds
+        token, expires_at = await issue_activation_token(conn, account_id, now, ttl)
         mail = NewMail(
-            "activation", address.ascii, locale, {"token": token}, account_id, expires_at
+            ACTIVATION.name, address.ascii, locale, {"token": token}, account_id, expires_at
         )
-        return await enqueue_mail(conn, mail, now, self._sealer)
-
-    async def renew_activation(
-        self, conn: AsyncConnection, mail_id: str, account_id: str, now: datetime
-    ) -> RenewedPayload | None:
-        """A fresh token for an activation mail being replayed (its old payload is scrubbed
-        once dead, or its link may have expired), sealed for `mail_id`. None when the
-        account is no longer pending: the mail has nothing left to do."""
-        pending = await conn.scalar(
-            select(func.count()).where(accounts.c.id == account_id, accounts.c.status == "pending")
-        )
-        if not pending:
-            return None
-        token, expires_at = await self._issue_token(conn, account_id, now)
-        return RenewedPayload(self._sealer.seal(mail_id, {"token": token}), expires_at)
-
-    async def _issue_token(
-        self, conn: AsyncConnection, account_id: str, now: datetime
-    ) -> tuple[str, datetime]:
-        """A new activation token (stored only as its hash) and when it expires."""
-        token = new_token()
-        expires_at = now + timedelta(seconds=self._settings.token_ttl_seconds)
-        await conn.execute(
-            activation_tokens.insert().values(
-                token_hash=token_hash(token),
-                account_id=account_id,
-                created_at=now,
-                expires_at=expires_at,
-            )
-        )
-        return token, expires_at
+        return await self._queue.enqueue(conn, mail, now)
 
     async def _may_mail(self, conn: AsyncConnection, recipient: str, now: datetime) -> bool:
-        """Whether one more mail to this address keeps within the per-address limits, and
-        the address is not suppressed."""
-        if await is_suppressed(conn, recipient):
-            return False
-        hour_ago = now - timedelta(hours=1)
-        count, latest = (
-            await conn.execute(
-                select(func.count(), func.max(mails.c.created_at)).where(
-                    mails.c.recipient == recipient, mails.c.created_at > hour_ago
-                )
-            )
-        ).one()
+        """Whether one more mail to this address keeps within the per-address limits."""
+        count, latest = await recent_to(conn, recipient, now - timedelta(hours=1))
         if count >= self._settings.mails_per_address_per_hour:
             return False
         cooldown = timedelta(seconds=self._settings.resend_cooldown_seconds)

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from regmail.db.tables import accounts, activation_tokens
 
 TOKEN_BYTES = 32
 # token_urlsafe(32) is 43 characters; anything far off that is not one of ours.
@@ -17,3 +23,33 @@ def new_token() -> str:
 def token_hash(token: str) -> str:
     """Lookup key for a token. The database compares hashes, never the secret itself."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+async def issue_activation_token(
+    conn: AsyncConnection, account_id: str, now: datetime, ttl_seconds: int
+) -> tuple[str, datetime]:
+    """A new activation token (stored only as its hash) and when it expires."""
+    token = new_token()
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    await conn.execute(
+        activation_tokens.insert().values(
+            token_hash=token_hash(token),
+            account_id=account_id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return token, expires_at
+
+
+async def renew_activation_token(
+    conn: AsyncConnection, account_id: str | None, now: datetime, ttl_seconds: int
+) -> tuple[str, datetime] | None:
+    """A new activation token for a replayed mail; None when the account is no longer
+    pending (the mail has nothing left to do)."""
+    pending = await conn.scalar(
+        select(func.count()).where(accounts.c.id == account_id, accounts.c.status == "pending")
+    )
+    if not pending or account_id is None:
+        return None
+    return await issue_activation_token(conn, account_id, now, ttl_seconds)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -15,31 +14,13 @@ from regmail.api.limits import BodySizeLimit, RateLimiter
 from regmail.api.problems import document_problems, install_problem_handlers
 from regmail.api.request_ids import RequestIds
 from regmail.api.routes import activations, admin, dev, health, pages, registrations
-from regmail.outbox.relay import run_relay
 from regmail.runtime import Runtime
-from regmail.tracing import shutdown_tracing
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def create_app(runtime: Runtime, own_runtime: bool = False) -> FastAPI:
-    """An app over `runtime`; with `own_runtime` the app closes it at shutdown."""
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        relay = None
-        if runtime.relays and runtime.settings.relay_in_serve:
-            concurrency = runtime.settings.relay_concurrency
-            relay = asyncio.create_task(
-                run_relay(runtime.outbox, runtime.broker, concurrency, stop)
-            )
-        yield
-        stop.set()
-        if relay is not None:
-            await relay
-        if own_runtime:
-            await runtime.close()
-            shutdown_tracing()  # uvicorn ends the process by the signal: no atexit
-
+def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
+    """An app over `runtime`; `lifespan` runs what goes beside it (roles.api)."""
     settings = runtime.settings
     app = FastAPI(
         title="regmail",

@@ -2,7 +2,9 @@
 
 A broker carries `Message`s (a mail id and a key that orders per recipient). A consumer's
 handler answers each with an `Outcome`; how a broker implements "retry at" or "dead"
-(lease rows, TTL queues, retry topics) stays inside that broker's own module.
+(lease rows, TTL queues, retry topics) stays inside that broker's own module, and what
+every broker does alike (the message's wire form, the settling of an outcome, a handler
+that raises) is in wire.py.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ class Message:
     key: str  # the recipient address: a broker that orders per key orders per recipient
     delivery: int = 1  # how many times this message has been handed to a consumer
     trace: str = ""  # W3C traceparent of the span that sent it on ("" when untraced)
+    # The broker will not hand it out again if this delivery is not settled: consumers
+    # died holding it as often as the broker allows (RabbitMQ's x-delivery-limit).
+    limit_reached: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,12 +67,10 @@ class Broker(Protocol):
     async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
         """Hand messages to `handler`, at most `concurrency` at once, until `stop` is set.
 
-        Each message's outcome is applied when the handler returns. A message whose
+        Each message's outcome is applied when the handler returns (wire.deliver: a
+        handler or a settle that raises parks the message for a while). A message whose
         handler never returns (the process died) is delivered again later.
         """
-
-    def wake(self) -> None:
-        """Hint that new messages were enqueued in this process (may be a no-op)."""
 
     async def prepare(self) -> None:
         """Create what the broker needs (queues, topics), idempotently; `regmail migrate`."""

@@ -1,5 +1,6 @@
 """broker=db: the outbox table is the queue. Workers claim due rows under a lease.
 
+The statements are mails/outbox.py's; this module decides when to run them.
 A claimed row carries `lease_until`; a worker that dies leaves it, and once the lease
 has passed the row is due again for any worker. SQLite serialises the claim with
 BEGIN IMMEDIATE; PostgreSQL with FOR UPDATE SKIP LOCKED, so many workers claim
@@ -16,21 +17,26 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import structlog
-from sqlalchemy import CursorResult, Row, bindparam, delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from regmail.brokers.base import Ack, Dead, Handler, Message, Outcome, RetryAt
+from regmail.brokers import wire
+from regmail.brokers.base import Handler, Message
 from regmail.clock import utcnow
 from regmail.db.engine import DATABASE_ERRORS, DB_TIMEOUT_SECONDS, asyncpg_dsn
 from regmail.db.group_commit import GroupCommit
-from regmail.db.tables import outbox
-from regmail.outbox.enqueue import OUTBOX_CHANNEL, enqueue_outbox_rows
+from regmail.mails.outbox import (
+    CHANNEL,
+    OutboxRow,
+    Settle,
+    Wakeup,
+    claim_rows,
+    insert_rows,
+    settle_rows,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -38,10 +44,25 @@ MAX_OUTAGE_BACKOFF_SECONDS = 5.0
 SQLITE_WATCH_SECONDS = 0.02
 
 
-@dataclass(frozen=True)
-class _Claimed:
-    row_id: int
-    message: Message
+class _Delivered:
+    """A claimed row: settled by deleting or rescheduling it; released by its lease."""
+
+    def __init__(self, writes: GroupCommit, row_id: int) -> None:
+        self._writes = writes
+        self._row_id = row_id
+
+    async def ack(self) -> None:
+        await self._writes.add(settle_rows, Settle(self._row_id))
+
+    async def park(self, due: float, reason: str) -> None:
+        later = datetime.fromtimestamp(due, UTC)
+        await self._writes.add(settle_rows, Settle(self._row_id, later=later))
+
+    async def bury(self, reason: str) -> None:
+        await self._writes.add(settle_rows, Settle(self._row_id, dead=reason))
+
+    async def release(self) -> None:
+        """Nothing to do: the row is due again when its lease runs out."""
 
 
 class DbBroker:
@@ -54,21 +75,22 @@ class DbBroker:
         lease_seconds: float,
         poll_seconds: float,
         writes: GroupCommit | None = None,
+        wakeup: Wakeup | None = None,
+        failed_delay: float = 60.0,
     ) -> None:
         self._engine = engine
         self._writes = writes or GroupCommit(engine)
         self._lease = timedelta(seconds=lease_seconds)
         self._poll_seconds = poll_seconds
-        self._wakeup = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wakeup.set()
+        self._wakeup_source = wakeup or Wakeup()
+        self._wakeup = self._wakeup_source.subscribe()  # rung after a commit in this process
+        self._failed_delay = failed_delay
 
     async def publish(self, messages: Sequence[Message]) -> None:
         async with self._engine.begin() as conn:
             for m in messages:
-                await enqueue_outbox_rows(conn, [(m.mail_id, m.key)], utcnow(), m.trace)
-        self.wake()
+                await insert_rows(conn, [(m.mail_id, m.key)], utcnow(), m.trace)
+        self._wakeup_source.ring()
 
     async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
         watch = {"postgresql": self._listen_once, "sqlite": self._watch_sqlite_once}
@@ -116,8 +138,8 @@ class DbBroker:
             if failures:
                 log.info("database_available", after_failures=failures)
                 failures = 0
-            for item in claimed:
-                task = asyncio.create_task(self._run(handler, item))
+            for row in claimed:
+                task = asyncio.create_task(self._run(handler, row))
                 in_flight.add(task)
                 task.add_done_callback(self._on_done(in_flight))
             if claimed and len(claimed) == free:
@@ -156,7 +178,7 @@ class DbBroker:
         lost = asyncio.Event()
         try:
             conn.add_termination_listener(lambda _conn: lost.set())
-            await conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wakeup.set())
+            await conn.add_listener(CHANNEL, lambda *_: self._wakeup.set())
             self._wakeup.set()  # whatever was committed while nobody listened
             waiters = [asyncio.create_task(lost.wait()), asyncio.create_task(stop.wait())]
             await asyncio.wait(waiters, return_when="FIRST_COMPLETED")
@@ -182,48 +204,14 @@ class DbBroker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), SQLITE_WATCH_SECONDS)
 
-    async def _claim(self, limit: int) -> list[_Claimed]:
+    async def _claim(self, limit: int) -> list[OutboxRow]:
         now = utcnow()
-        due = (
-            select(outbox.c.id)
-            .where(
-                outbox.c.status == "ready",
-                outbox.c.available_at <= now,
-                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now),
-            )
-            .order_by(outbox.c.available_at, outbox.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        claim = (
-            update(outbox)
-            .where(outbox.c.id.in_(due.scalar_subquery()))
-            .values(lease_until=now + self._lease, deliveries=outbox.c.deliveries + 1)
-            .returning(
-                outbox.c.id, outbox.c.mail_id, outbox.c.key, outbox.c.deliveries, outbox.c.trace
-            )
-        )
-        rows = await self._writes.run(lambda conn: _all(conn.execute(claim)))
-        return [
-            _Claimed(r.id, Message(r.mail_id, r.key, r.deliveries, r.trace or "")) for r in rows
-        ]
+        return await self._writes.run(lambda conn: claim_rows(conn, limit, now, self._lease))
 
-    async def _run(self, handler: Handler, item: _Claimed) -> None:
-        try:
-            outcome = await handler(item.message)
-        except Exception:
-            # Leave the lease in place: the row is due again when it expires, as after a crash.
-            log.exception("handler_failed", mail_id=item.message.mail_id)
-            return
-        try:
-            await self._settle(item.row_id, outcome)
-        except DATABASE_ERRORS as error:
-            # The outcome is on the mail's row already; the row comes back after its lease
-            # and is then acknowledged without a second send.
-            log.warning("settle_failed", mail_id=item.message.mail_id, error=repr(error))
-
-    async def _settle(self, row_id: int, outcome: Outcome) -> None:
-        await self._writes.add(_settle_batch, (row_id, outcome))
+    async def _run(self, handler: Handler, row: OutboxRow) -> None:
+        message = Message(row.mail_id, row.key, row.deliveries, row.trace)
+        delivered = _Delivered(self._writes, row.id)
+        await wire.deliver(handler, wire.Received(message), delivered, self._failed_delay)
 
     async def prepare(self) -> None:
         pass  # the migrations create the outbox table
@@ -239,39 +227,3 @@ class DbBroker:
 
     async def close(self) -> None:
         pass
-
-
-# Built once, executed with parameters (see worker.py).
-_ACKED = delete(outbox).where(outbox.c.id.in_(bindparam("b_ids", expanding=True)))
-_LATER = (
-    update(outbox)
-    .where(outbox.c.id == bindparam("b_id"))
-    .values(available_at=bindparam("b_when"), lease_until=None)
-)
-_DEAD = (
-    update(outbox)
-    .where(outbox.c.id == bindparam("b_id"))
-    .values(status="dead", dead_reason=bindparam("b_reason"), lease_until=None)
-)
-
-
-async def _settle_batch(
-    conn: AsyncConnection, settled: Sequence[tuple[int, Outcome]]
-) -> list[None]:
-    """Acked rows go in one DELETE; the others in one executemany per kind."""
-    acked = [row_id for row_id, outcome in settled if isinstance(outcome, Ack)]
-    later = [{"b_id": row_id, "b_when": outcome.when}
-             for row_id, outcome in settled if isinstance(outcome, RetryAt)]  # fmt: skip
-    dead = [{"b_id": row_id, "b_reason": outcome.reason}
-            for row_id, outcome in settled if isinstance(outcome, Dead)]  # fmt: skip
-    if acked:
-        await conn.execute(_ACKED, {"b_ids": acked})
-    if later:
-        await conn.execute(_LATER, later)
-    if dead:
-        await conn.execute(_DEAD, dead)
-    return [None] * len(settled)
-
-
-async def _all(result: Awaitable[CursorResult[Any]]) -> Sequence[Row[Any]]:
-    return (await result).all()

@@ -1,33 +1,65 @@
-"""Which broker REGMAIL_BROKER_URL names."""
+"""Which broker REGMAIL_BROKER_URL names: the one place that builds a concrete broker."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aiokafka.helpers import create_ssl_context
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from regmail.brokers.base import Broker
 from regmail.brokers.db import DbBroker
 from regmail.brokers.kafka import KafkaBroker, KafkaConfig, bootstrap_from_url
 from regmail.brokers.rabbitmq import RabbitBroker
+from regmail.db.group_commit import GroupCommit
+from regmail.mails.outbox import Wakeup
 from regmail.settings import Settings
 
 
-def make_broker(settings: Settings, outbox: DbBroker) -> Broker:
-    """The broker workers consume from; with `db` it is the outbox itself."""
+def relays(settings: Settings) -> bool:
+    """Whether outbox rows must be relayed to a broker of their own (not `db`)."""
+    return settings.broker_url.get_secret_value() != "db"
+
+
+def make_broker(
+    settings: Settings, engine: AsyncEngine, writes: GroupCommit, wakeup: Wakeup
+) -> Broker:
+    """The broker workers consume from; with `db` it is the outbox table."""
     url = settings.broker_url.get_secret_value()
     if url == "db":
-        return outbox
+        # The lease covers an SMTP send.
+        return _outbox(settings, engine, writes, wakeup, settings.lease_seconds)
     if url.startswith(("amqp://", "amqps://")):
         return RabbitBroker(
             url,
             settings.rabbitmq_prefix,
             settings.rabbitmq_retry_steps,
             settings.rabbitmq_delivery_limit,
+            settings.handler_failed_delay_seconds,
         )
     if url.startswith("kafka://"):
         return KafkaBroker(kafka_config(settings, url))
     raise ValueError("REGMAIL_BROKER_URL must be `db`, amqp://… (amqps:// for TLS) or kafka://…")
+
+
+def make_outbox(
+    settings: Settings, engine: AsyncEngine, writes: GroupCommit, wakeup: Wakeup
+) -> Broker:
+    """The outbox table as the relay consumes it: the lease covers one publish."""
+    return _outbox(settings, engine, writes, wakeup, settings.relay_lease_seconds)
+
+
+def _outbox(
+    settings: Settings, engine: AsyncEngine, writes: GroupCommit, wakeup: Wakeup, lease: float
+) -> DbBroker:
+    return DbBroker(
+        engine,
+        lease,
+        settings.worker_poll_seconds,
+        writes,
+        wakeup,
+        settings.handler_failed_delay_seconds,
+    )
 
 
 def kafka_config(settings: Settings, url: str) -> KafkaConfig:
@@ -49,4 +81,5 @@ def kafka_config(settings: Settings, url: str) -> KafkaConfig:
         replication=settings.kafka_replication,
         retry_steps=settings.kafka_retry_steps,
         client_options=options,
+        failed_delay=settings.handler_failed_delay_seconds,
     )

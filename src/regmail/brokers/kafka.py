@@ -15,11 +15,9 @@ partition is blocked.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -28,17 +26,13 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
-from regmail.brokers.base import Ack, Dead, Handler, Message, Outcome, ProbeFailed, RetryAt
+from regmail.brokers import wire
+from regmail.brokers.base import Handler, Message, ProbeFailed
 
 log = structlog.get_logger(__name__)
 
-DUE = "x-regmail-due-ms"  # not to be handled before (epoch ms)
 READY = "x-regmail-ready-ms"  # when a retry topic's delay has passed (epoch ms)
-EARLIER = "x-regmail-deliveries"
-REASON = "x-regmail-reason"
-TRACE = "traceparent"  # W3C trace context, so the worker's spans join the sign-up's trace
 TOPIC_ALREADY_EXISTS = 36
-HANDLER_FAILED_DELAY_SECONDS = 60.0
 SEND_RETRY_SECONDS = 1.0
 REVOKE_DRAIN_SECONDS = 60.0
 
@@ -52,6 +46,7 @@ class KafkaConfig:
     replication: int
     retry_steps: Sequence[float]
     client_options: dict[str, Any] = field(default_factory=dict)  # TLS / SASL
+    failed_delay: float = 60.0  # a message whose handler or settle raised waits this long
 
 
 def bootstrap_from_url(url: str) -> str:
@@ -89,6 +84,7 @@ class KafkaBroker:
         if not config.retry_steps:
             raise ValueError("the Kafka retry ladder needs at least one step")
         self._config = config
+        self.failed_delay = config.failed_delay
         self._steps = sorted({float(s) for s in config.retry_steps})
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
@@ -140,22 +136,20 @@ class KafkaBroker:
             return self._producer
 
     async def publish(self, messages: Sequence[Message]) -> None:
-        await asyncio.gather(*(self._send(self._config.topic, m, {}) for m in messages))
+        topic = self._config.topic
+        await asyncio.gather(*(self._send(topic, m, wire.headers(m)) for m in messages))
 
     async def _send(self, topic: str, message: Message, headers: dict[str, str]) -> None:
         """Send and wait for the acknowledgement of all in-sync replicas."""
         producer = await self._ensure_producer()
-        body = json.dumps({"mail_id": message.mail_id, "key": message.key}).encode()
-        if message.trace:
-            headers = {**headers, TRACE: message.trace}
         await producer.send_and_wait(
             topic,
-            body,
+            wire.body(message),
             key=message.key.encode(),
             headers=[(k, v.encode()) for k, v in headers.items()],
         )
 
-    async def _send_until_done(
+    async def send_until_done(
         self, topic: str, message: Message, headers: dict[str, str], stop: asyncio.Event
     ) -> None:
         # The offset cannot be committed before this send succeeds; keep trying (Kafka may
@@ -179,29 +173,12 @@ class KafkaBroker:
         await run.run()
 
     async def park(self, message: Message, due: float, reason: str, stop: asyncio.Event) -> None:
-        remaining = due - time.time()
-        fitting = [i for i, s in enumerate(self._steps) if s <= remaining]
-        index = fitting[-1] if fitting else 0
-        ready = time.time() + self._steps[index]
-        headers = {
-            DUE: str(int(due * 1000)),
-            READY: str(int(ready * 1000)),
-            EARLIER: str(message.delivery),
-            REASON: reason[:500],
-        }
-        await self._send_until_done(self.retry_topic(index), message, headers, stop)
-
-    async def settle(self, message: Message, outcome: Outcome, stop: asyncio.Event) -> None:
-        if isinstance(outcome, RetryAt):
-            await self.park(message, outcome.when.timestamp(), outcome.reason, stop)
-        elif isinstance(outcome, Dead):
-            headers = {EARLIER: str(message.delivery), REASON: outcome.reason[:500]}
-            await self._send_until_done(self.dead_topic, message, headers, stop)
-        elif not isinstance(outcome, Ack):
-            raise TypeError(f"not an outcome: {outcome!r}")
-
-    def wake(self) -> None:
-        """Consumers poll Kafka; nothing to wake."""
+        """Produce to the retry topic whose step fits, marked with when its delay is over."""
+        now = time.time()
+        index = wire.retry_step(self._steps, due, now)
+        headers = wire.headers(message, reason, due)
+        headers[READY] = str(int((now + self._steps[index]) * 1000))
+        await self.send_until_done(self.retry_topic(index), message, headers, stop)
 
     async def prepare(self) -> None:
         await self.ensure_topics()
@@ -337,13 +314,10 @@ class _ConsumerRun(ConsumerRebalanceListener):  # type: ignore[misc]
                 self._paused[partition] = ready
                 return
             offsets.add(record.offset)
-            body = json.loads(record.value)
-            delivery = int(headers.get(EARLIER, 0)) + 1
-            message = Message(body["mail_id"], body["key"], delivery, headers.get(TRACE, ""))
+            received = wire.received(record.value, headers)
+            message = received.message
             previous = self._chains.get(message.key)
-            task = asyncio.create_task(
-                self._handle(message, headers, previous, offsets, record.offset)
-            )
+            task = asyncio.create_task(self._handle(received, previous, offsets, record.offset))
             self._chains[message.key] = task
             self._in_flight.add(task)
             task.add_done_callback(self._forget(message.key))
@@ -358,27 +332,20 @@ class _ConsumerRun(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _handle(
         self,
-        message: Message,
-        headers: dict[str, str],
+        received: wire.Received,
         previous: asyncio.Task[None] | None,
         offsets: _Offsets,
         offset: int,
     ) -> None:
         if previous is not None:  # one key, one at a time, in order
             await asyncio.wait([previous])
+        delivered = _Delivered(self._broker, received.message, self._stop)
         async with self._slots:
-            due = int(headers.get(DUE, 0)) / 1000
-            if due > time.time():
-                await self._broker.park(message, due, headers.get(REASON, ""), self._stop)
-            else:
-                try:
-                    outcome = await self._handler(message)
-                except Exception:
-                    log.exception("handler_failed", mail_id=message.mail_id)
-                    later = time.time() + HANDLER_FAILED_DELAY_SECONDS
-                    outcome = RetryAt(datetime.fromtimestamp(later, UTC), "handler failed")
-                await self._broker.settle(message, outcome, self._stop)
-        offsets.finish(offset)
+            settled = await wire.deliver(
+                self._handler, received, delivered, self._broker.failed_delay
+            )
+        if settled:  # else it is read again by whoever holds the partition next
+            offsets.finish(offset)
 
     async def _drain(self) -> None:
         if self._in_flight:
@@ -413,4 +380,29 @@ class _ConsumerRun(ConsumerRebalanceListener):  # type: ignore[misc]
             self._paused.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        pass
+
+
+class _Delivered:
+    """A record read: settled by producing it on (acks=all) and letting its offset be
+    committed; released by leaving its offset uncommitted."""
+
+    def __init__(self, broker: KafkaBroker, message: Message, stop: asyncio.Event) -> None:
+        self._broker = broker
+        self._message = message
+        self._stop = stop
+
+    async def ack(self) -> None:
+        pass  # its offset is committed once every earlier one is
+
+    async def park(self, due: float, reason: str) -> None:
+        await self._broker.park(self._message, due, reason, self._stop)
+
+    async def bury(self, reason: str) -> None:
+        headers = wire.headers(self._message, reason)
+        await self._broker.send_until_done(
+            self._broker.dead_topic, self._message, headers, self._stop
+        )
+
+    async def release(self) -> None:
         pass

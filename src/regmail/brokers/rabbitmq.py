@@ -10,16 +10,20 @@ Topology, declared idempotently by every publisher and consumer (`<p>` is the pr
 A retry never holds an unacknowledged message: the consumer publishes the message to the
 ladder step that fits (confirmed), then acks. A message carries the time it is due; one
 that comes back early (a long delay takes several hops) is parked again without being
-handed to the handler, so nothing is delivered before its time.
+handed to the handler, so nothing is delivered before its time (wire.deliver).
+
+A message that consumers died holding `delivery_limit` times is handed to the handler once
+more, marked `limit_reached`: the worker then marks its mail dead (`delivery-limit`) and
+it is parked in `<p>.dead`. Left to the broker's own limit, it would vanish into the dead
+queue with its mail still `sending`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
@@ -31,18 +35,10 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
-from regmail.brokers.base import Ack, Dead, Handler, Message, Outcome, ProbeFailed, RetryAt
+from regmail.brokers import wire
+from regmail.brokers.base import Handler, Message, ProbeFailed
 
 log = structlog.get_logger(__name__)
-
-# Epoch milliseconds before which the message must not be handled. An integer: AMQP
-# tables carry Python floats as 32-bit, far too coarse for a timestamp.
-DUE = "x-regmail-due-ms"
-EARLIER = "x-regmail-deliveries"  # deliveries before the last park (the broker resets its count)
-REASON = "x-regmail-reason"
-TRACE = "traceparent"  # W3C trace context, so the worker's spans join the sign-up's trace
-EARLY_TOLERANCE_SECONDS = 0.01
-HANDLER_FAILED_DELAY_SECONDS = 60.0
 
 
 class RabbitBroker:
@@ -50,7 +46,12 @@ class RabbitBroker:
     counts_redeliveries = True
 
     def __init__(
-        self, url: str, prefix: str, retry_steps: Sequence[float], delivery_limit: int
+        self,
+        url: str,
+        prefix: str,
+        retry_steps: Sequence[float],
+        delivery_limit: int,
+        failed_delay: float = 60.0,
     ) -> None:
         if not retry_steps:
             raise ValueError("the RabbitMQ retry ladder needs at least one step")
@@ -58,13 +59,11 @@ class RabbitBroker:
         self._prefix = prefix
         self._steps = sorted({float(s) for s in retry_steps})
         self._delivery_limit = delivery_limit
+        self._failed_delay = failed_delay
         self._connection: AbstractRobustConnection | None = None
         self._connect_lock = asyncio.Lock()
         self._publish_channel: AbstractChannel | None = None
         self._publish_exchange: AbstractExchange | None = None
-
-    def wake(self) -> None:
-        """Consumers are pushed to by the broker; nothing to wake."""
 
     async def _connect(self) -> AbstractRobustConnection:
         async with self._connect_lock:
@@ -123,7 +122,7 @@ class RabbitBroker:
 
     async def publish(self, messages: Sequence[Message]) -> None:
         exchange = await self._publisher()
-        await asyncio.gather(*(_send(exchange, "mail", m, {}) for m in messages))
+        await asyncio.gather(*(_send(exchange, "mail", m, wire.headers(m)) for m in messages))
 
     async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
         connection = await self._connect()
@@ -157,37 +156,19 @@ class RabbitBroker:
         self, handler: Handler, incoming: AbstractIncomingMessage, exchange: AbstractExchange
     ) -> None:
         headers: dict[str, Any] = dict(incoming.headers or {})
-        body = json.loads(incoming.body)
-        earlier = int(headers.get(EARLIER, 0))
-        delivery = earlier + int(headers.get("x-delivery-count", 0)) + 1
-        message = Message(body["mail_id"], body["key"], delivery, str(headers.get(TRACE, "")))
-        due = int(headers.get(DUE, 0)) / 1000
-        if due > time.time() + EARLY_TOLERANCE_SECONDS:
-            await self._park(exchange, message, due, str(headers.get(REASON, "")))
-        else:
-            try:
-                outcome = await handler(message)
-            except Exception:
-                log.exception("handler_failed", mail_id=message.mail_id)
-                outcome = RetryAt(_at(time.time() + HANDLER_FAILED_DELAY_SECONDS), "handler")
-            await self._settle(exchange, message, outcome)
-        await incoming.ack()
+        returned = int(headers.get("x-delivery-count", 0))  # by consumers that died
+        received = wire.received(
+            incoming.body, headers, returned, limit_reached=returned >= self._delivery_limit
+        )
+        delivered = _Delivered(self, exchange, incoming, received.message)
+        await wire.deliver(handler, received, delivered, self._failed_delay)
 
-    async def _settle(self, exchange: AbstractExchange, message: Message, outcome: Outcome) -> None:
-        if isinstance(outcome, RetryAt):
-            await self._park(exchange, message, outcome.when.timestamp(), outcome.reason)
-        elif isinstance(outcome, Dead):
-            await _send(exchange, "dead", message, {REASON: outcome.reason[:500]})
-        elif not isinstance(outcome, Ack):
-            raise TypeError(f"not an outcome: {outcome!r}")
-
-    async def _park(
+    async def park(
         self, exchange: AbstractExchange, message: Message, due: float, reason: str
     ) -> None:
-        remaining = due - time.time()
-        fitting = [s for s in self._steps if s <= remaining]
-        step = fitting[-1] if fitting else self._steps[0]
-        headers = {DUE: int(due * 1000), EARLIER: message.delivery, REASON: reason[:500]}
+        """Publish to the ladder step that fits (confirmed)."""
+        step = self._steps[wire.retry_step(self._steps, due, time.time())]
+        headers = wire.headers(message, reason, due)
         await _send(exchange, f"retry.{_label(step)}", message, headers)
 
     async def prepare(self) -> None:
@@ -232,20 +213,50 @@ class RabbitBroker:
             self._publish_channel = self._publish_exchange = None
 
 
+class _Delivered:
+    """A message on the consumer's channel: settled by publishing on (confirmed), then
+    acking; released by a nack that requeues it (counted against the delivery limit)."""
+
+    def __init__(
+        self,
+        broker: RabbitBroker,
+        exchange: AbstractExchange,
+        incoming: AbstractIncomingMessage,
+        message: Message,
+    ) -> None:
+        self._broker = broker
+        self._exchange = exchange
+        self._incoming = incoming
+        self._message = message
+
+    async def ack(self) -> None:
+        await self._incoming.ack()
+
+    async def park(self, due: float, reason: str) -> None:
+        await self._broker.park(self._exchange, self._message, due, reason)
+        await self._incoming.ack()
+
+    async def bury(self, reason: str) -> None:
+        await _send(self._exchange, "dead", self._message, wire.headers(self._message, reason))
+        await self._incoming.ack()
+
+    async def release(self) -> None:
+        # A closed channel has handed its unacked messages back already.
+        with contextlib.suppress(Exception):
+            await self._incoming.nack(requeue=True)
+
+
 async def _send(
-    exchange: AbstractExchange, routing_key: str, message: Message, headers: dict[str, Any]
+    exchange: AbstractExchange, routing_key: str, message: Message, headers: dict[str, str]
 ) -> None:
     """Publish persistently and wait for the broker's confirm."""
-    body = json.dumps({"mail_id": message.mail_id, "key": message.key}).encode()
-    if message.trace:
-        headers = {**headers, TRACE: message.trace}
     await exchange.publish(
         aio_pika.Message(
-            body,
+            wire.body(message),
             message_id=message.mail_id,
             content_type="application/json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            headers=headers,
+            headers=dict(headers),
         ),
         routing_key,
         mandatory=True,
@@ -254,7 +265,3 @@ async def _send(
 
 def _label(step: float) -> str:
     return f"{step:g}s"
-
-
-def _at(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)

@@ -1,4 +1,11 @@
-"""Turning a mail row into the bytes of an RFC 5322 message (text + HTML, en and zh-CN)."""
+"""Turning a mail into the bytes of an RFC 5322 message (text + HTML), from its kind's
+templates.
+
+Each kind's templates come from its own loader, behind REGMAIL_TEMPLATES_DIR when that is
+set: a deployment overrides any one file (`activation.en.subject`, say) and keeps the rest.
+Every template is loaded when the renderer is built, so a missing one stops a worker at
+start instead of failing mails.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +13,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    meta,
+    select_autoescape,
+)
 
 from regmail.mail.mime import alternative, encode_header_text, refuse_line_breaks
-
-LOCALES = ("en", "zh-CN")
-DEFAULT_LOCALE = "en"
-
-SUBJECTS: Mapping[tuple[str, str], str] = {
-    ("activation", "en"): "Activate your account",
-    ("activation", "zh-CN"): "激活您的账户",
-    ("already_registered", "en"): "You already have an account",
-    ("already_registered", "zh-CN"): "您已经有一个账户",
-}
+from regmail.mails.kinds import TEMPLATE_PARTS, Kind, Kinds, Site
+from regmail.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -30,7 +40,7 @@ class MailToRender:
     kind: str
     recipient: str
     locale: str
-    payload: Mapping[str, Any]
+    payload: Mapping[str, Any]  # the kind's context, opened
     expires_at: datetime | None
 
 
@@ -46,49 +56,48 @@ class RenderedMail:
 
 
 class Renderer:
-    def __init__(self, mail_from: str, public_url: str) -> None:
-        self._env = Environment(
-            loader=PackageLoader("regmail", "mail/templates"),
-            autoescape=select_autoescape(["html"]),
-            undefined=StrictUndefined,
-            keep_trailing_newline=True,
-        )
+    def __init__(
+        self, kinds: Kinds, mail_from: str, site: Site, templates_dir: Path | None = None
+    ) -> None:
         display_name, self._sender = parseaddr(mail_from)
         if "@" not in self._sender:
             raise ValueError(f"REGMAIL_MAIL_FROM is not an address: {mail_from!r}")
         self._domain = self._sender.rpartition("@")[2]
         self._from = formataddr((display_name, self._sender), charset="utf-8")
-        self._subjects = {
-            key: encode_header_text("Subject", value) for key, value in SUBJECTS.items()
-        }
-        self._public_url = public_url.rstrip("/")
+        self._site = site
+        self.kinds = kinds
+        override = FileSystemLoader(templates_dir) if templates_dir is not None else None
+        self._environments = {name: _environment(kind, override) for name, kind in kinds.items()}
+
+    @classmethod
+    def from_settings(cls, kinds: Kinds, settings: Settings) -> Renderer:
+        site = Site(
+            settings.public_url,
+            settings.product_name or product_name_of(settings.mail_from),
+            settings.support_email,
+        )
+        return cls(kinds, settings.mail_from, site, settings.templates_dir)
 
     def message_id(self, mail_id: str) -> str:
         """Derived from the mail's id alone, so a re-sent copy carries the same Message-ID."""
         return f"<{mail_id}@{self._domain}>"
 
-    def activation_link(self, token: str, locale: str) -> str:
-        """The page the link opens speaks the language the mail was written in."""
-        return f"{self._public_url}/activate?{urlencode({'token': token, 'lang': locale})}"
-
     def render(self, mail: MailToRender) -> RenderedMail:
-        locale = mail.locale if mail.locale in LOCALES else DEFAULT_LOCALE
-        context: dict[str, Any] = {
-            "lang": locale,
-            "recipient": mail.recipient,
-            "subject": SUBJECTS[(mail.kind, locale)],
-        }
-        if mail.kind == "activation":
-            context["link"] = self.activation_link(str(mail.payload["token"]), locale)
-            expires = mail.expires_at
-            context["expires"] = expires.strftime("%Y-%m-%d %H:%M") if expires else ""
-        text = self._env.get_template(f"{mail.kind}.{locale}.txt").render(context)
-        html = self._env.get_template(f"{mail.kind}.{locale}.html").render(context)
+        """KeyError for a kind this renderer does not know; the template's own error when
+        the context does not fit it."""
+        kind = self.kinds[mail.kind]
+        environment = self._environments[mail.kind]
+        locale = mail.locale if mail.locale in kind.locales else kind.locales[0]
+        context = self._context(kind, mail, locale)
+        subject = environment.get_template(kind.template(locale, "subject")).render(context)
+        context["subject"] = subject.strip()
+        text = environment.get_template(kind.template(locale, "txt")).render(context)
+        html = environment.get_template(kind.template(locale, "html")).render(context)
         refuse_line_breaks(mail.recipient)
         headers = [
             ("From", self._from),
             ("To", mail.recipient),
-            ("Subject", self._subjects[(mail.kind, locale)]),
+            ("Subject", _encoded_subject(context["subject"])),
             ("Date", format_datetime(datetime.now().astimezone())),
             ("Message-ID", self.message_id(mail.id)),
             ("Auto-Submitted", "auto-generated"),
@@ -102,3 +111,60 @@ class Renderer:
             html=html,
             data=alternative(headers, text, html),
         )
+
+    def _context(self, kind: Kind, mail: MailToRender, locale: str) -> dict[str, Any]:
+        """The kind's context, what the kind adds to it, then what every template has."""
+        model = kind.context.model_validate(mail.payload)
+        extra = kind.variables(model, self._site, locale) if kind.variables else {}
+        expires = mail.expires_at
+        return {
+            **model.model_dump(),
+            **extra,
+            "lang": locale,
+            "recipient": mail.recipient,
+            "expires": expires.strftime("%Y-%m-%d %H:%M") if expires else "",
+            "product_name": self._site.product_name,
+            "support_email": self._site.support_email,
+            "public_url": self._site.public_url,
+        }
+
+
+def product_name_of(mail_from: str) -> str:
+    """The display name of the From address, else its domain."""
+    display_name, address = parseaddr(mail_from)
+    return display_name or address.rpartition("@")[2]
+
+
+@lru_cache(maxsize=1024)
+def _encoded_subject(subject: str) -> str:
+    return encode_header_text("Subject", subject)
+
+
+def _environment(kind: Kind, override: BaseLoader | None) -> Environment:
+    loaders = [override, kind.templates] if override is not None else [kind.templates]
+    environment = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    for locale in kind.locales:
+        for part in TEMPLATE_PARTS:
+            _load(environment, kind, kind.template(locale, part))
+    return environment
+
+
+def _load(environment: Environment, kind: Kind, name: str) -> None:
+    """Compile `name` and every template it extends or includes, or say which fails."""
+    try:
+        source, _, _ = environment.loader.get_source(environment, name)  # type: ignore[union-attr]
+        referenced = meta.find_referenced_templates(environment.parse(source))
+        environment.get_template(name)
+    except TemplateNotFound:
+        raise ValueError(f"kind {kind.name}: template {name} not found") from None
+    except TemplateSyntaxError as error:
+        where = f"{error.name or name} line {error.lineno}"
+        raise ValueError(f"kind {kind.name}: {where}: {error.message}") from None
+    for other in referenced:
+        if other is not None:
+            _load(environment, kind, other)

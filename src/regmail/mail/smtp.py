@@ -1,17 +1,18 @@
-"""Sending through a pool of reused SMTP connections, and what an SMTP failure means."""
+"""Sending through a pool of reused SMTP connections (mail/replies.py says what a failure means)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
+from opentelemetry.trace import SpanKind
 
-from regmail.mail.pace import Pace
-from regmail.metrics import SMTP_CONNECTIONS
+from regmail.mail.replies import ProviderUnavailable
+from regmail.metrics import SMTP_CONNECTIONS, SMTP_SECONDS
+from regmail.tracing import tracer
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
@@ -55,40 +56,6 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
-class ProviderUnavailable(Exception):
-    """No connection to send on: refused, timed out, TLS or AUTH failed. The provider's
-    trouble (or our configuration's), not this mail's."""
-
-
-@dataclass(frozen=True)
-class SendFailure:
-    """Why a send did not end in 250. `permanent` failures are not retried; `provider`
-    failures pause delivery as a whole (see ProviderGate)."""
-
-    kind: Literal["transient", "permanent", "provider"]
-    reply: str
-
-    @property
-    def permanent(self) -> bool:
-        return self.kind == "permanent"
-
-
-def classify(error: BaseException) -> SendFailure:
-    """5xx replies are permanent; 4xx replies, timeouts and broken connections are not."""
-    if isinstance(error, ProviderUnavailable):
-        return SendFailure("provider", str(error))
-    if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
-        error = error.recipients[0]
-    if isinstance(error, aiosmtplib.SMTPResponseException):
-        reply = f"{error.code} {error.message}".strip()
-        return SendFailure("permanent" if 500 <= error.code < 600 else "transient", reply)
-    if isinstance(error, TimeoutError):
-        return SendFailure("transient", f"timeout: {error}")
-    if isinstance(error, (ConnectionError, OSError, aiosmtplib.SMTPException)):
-        return SendFailure("transient", f"{type(error).__name__}: {error}")
-    raise error
-
-
 @dataclass
 class _Connection:
     client: aiosmtplib.SMTP
@@ -99,14 +66,8 @@ class SmtpPool:
     """At most `size` connections, each reused for many mails and dropped after any error."""
 
     def __init__(
-        self,
-        target: SmtpTarget,
-        size: int,
-        timeout: float,
-        idle_check_seconds: float,
-        max_per_second: float = 0.0,
+        self, target: SmtpTarget, size: int, timeout: float, idle_check_seconds: float
     ) -> None:
-        self._pace = Pace(max_per_second) if max_per_second > 0 else None
         self._target = target
         self._timeout = timeout
         self._idle_check = idle_check_seconds
@@ -115,8 +76,10 @@ class SmtpPool:
 
     async def send(self, sender: str, recipient: str, data: bytes) -> str:
         """Send one message; returns the server's final reply or raises an SMTP error."""
-        if self._pace is not None:
-            await self._pace.wait()
+        with SMTP_SECONDS.time(), tracer.start_as_current_span("smtp send", kind=SpanKind.CLIENT):
+            return await self._send(sender, recipient, data)
+
+    async def _send(self, sender: str, recipient: str, data: bytes) -> str:
         async with self._slots:
             try:
                 connection = await self._take()

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 
 from regmail.api.deps import get_runtime
 from regmail.api.problems import Problem, field_errors
-from regmail.ops import (
-    MailFilter,
-    NotRetryable,
-    count_by_status,
-    get_mail,
-    list_mails,
-    parse_since,
-    retry_mail,
-)
+from regmail.mails.kinds import NotReplayable
+from regmail.mails.replay import replay
+from regmail.mails.status import DeadReason, MailStatus
+from regmail.mails.suppressions import lift, list_suppressions
+from regmail.mails.views import MailFilter, count_by_status, get_mail, list_mails, parse_since
 from regmail.runtime import Runtime
-from regmail.suppressions import lift, list_suppressions
 
 
 def require_admin(
@@ -46,15 +41,14 @@ router = APIRouter(
     dependencies=[Depends(require_admin)],
     responses=ADMIN_PROBLEMS,
 )
-Status = Literal["queued", "sending", "sent", "retrying", "dead"]
 
 
 @router.get("/messages", summary="Mails, newest change first")
 async def messages(
     runtime: Annotated[Runtime, Depends(get_runtime)],
-    status: Status | None = None,
+    status: MailStatus | None = None,
     recipient: Annotated[str | None, Query(max_length=320)] = None,
-    reason: Annotated[str | None, Query(max_length=32, description="dead reason")] = None,
+    reason: Annotated[DeadReason | None, Query(description="dead reason")] = None,
     since: Annotated[
         str | None,
         Query(max_length=64, description="changed since: an age (2h, 7d) or an ISO 8601 time"),
@@ -86,10 +80,10 @@ async def message(
 )
 async def retry(mail_id: str, runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, Any]:
     try:
-        view = await retry_mail(runtime.engine, runtime.outbox, runtime.accounts, mail_id)
+        view = await replay(runtime.engine, runtime.queue, runtime.settings, mail_id)
     except LookupError:
         raise Problem(404, "No such mail") from None
-    except NotRetryable as error:
+    except NotReplayable as error:
         raise Problem(409, "Not retryable", str(error)) from None
     return view.as_json()
 

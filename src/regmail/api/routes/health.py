@@ -12,9 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from regmail.api.deps import get_runtime
-from regmail.mail.pauses import current_pause
+from regmail.clock import utcnow
+from regmail.delivery.pauses import current_pause
+from regmail.mails.outbox import waiting
 from regmail.metrics import BROKER_BACKLOG, OUTBOX_DEPTH, OUTBOX_OLDEST_SECONDS, render
-from regmail.ops import outbox_stats
 from regmail.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -72,7 +73,7 @@ async def _read_queue_gauges(runtime: Runtime) -> None:
     A part that does not answer leaves its gauge as it was (readyz says why)."""
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            depth, oldest = await outbox_stats(runtime.engine)
+            depth, oldest = await waiting(runtime.engine, utcnow())
         OUTBOX_DEPTH.set(depth)
         OUTBOX_OLDEST_SECONDS.set(oldest)
         if runtime.relays:

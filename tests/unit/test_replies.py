@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from regmail.suppressions import is_hard_bounce
+from regmail.mail.replies import is_hard_bounce
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""What operators do to mails: list, show, retry. Shared by the admin API and the CLI."""
+"""Mails as operators see them (list, show, counts: the admin API and the CLI), and the
+count the per-address mail limit reads."""
 
 from __future__ import annotations
 
@@ -6,19 +7,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from regmail.accounts.service import AccountService
-from regmail.brokers.db import DbBroker
 from regmail.clock import utcnow
-from regmail.db.tables import mails, outbox
-from regmail.outbox.enqueue import enqueue_outbox_rows
-
-STATUSES = ("queued", "sending", "sent", "retrying", "dead")
+from regmail.db.tables import mails
+from regmail.mails.status import DeadReason, MailStatus
 
 # Columns an operator sees. The payload is left out: it holds the activation token.
-_VISIBLE = [
+VISIBLE = [
     mails.c.id,
     mails.c.kind,
     mails.c.recipient,
@@ -41,7 +38,7 @@ class MailView:
     kind: str
     recipient: str
     locale: str
-    status: str
+    status: MailStatus
     attempts: int
     last_reply: str | None
     dead_reason: str | None
@@ -50,6 +47,11 @@ class MailView:
     next_attempt_at: datetime | None
     sent_at: datetime | None
     expires_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> MailView:
+        values = dict(row._mapping)
+        return cls(**{**values, "status": MailStatus(values["status"])})
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -61,9 +63,9 @@ class MailView:
 class MailFilter:
     """Which mails an operator means; None matches anything."""
 
-    status: str | None = None
+    status: MailStatus | None = None
     recipient: str | None = None
-    reason: str | None = None  # dead reason
+    reason: DeadReason | None = None
     since: datetime | None = None  # last changed at or after
 
     def apply(self, query: Select[Any]) -> Select[Any]:
@@ -83,9 +85,9 @@ class MailFilter:
 async def list_mails(
     engine: AsyncEngine, which: MailFilter = MailFilter(), limit: int = 100
 ) -> list[MailView]:
-    query = which.apply(select(*_VISIBLE)).order_by(mails.c.updated_at.desc()).limit(limit)
+    query = which.apply(select(*VISIBLE)).order_by(mails.c.updated_at.desc()).limit(limit)
     async with engine.connect() as conn:
-        return [MailView(**row._mapping) for row in await conn.execute(query)]
+        return [MailView.of(row) for row in await conn.execute(query)]
 
 
 async def mail_ids(engine: AsyncEngine, which: MailFilter) -> list[str]:
@@ -97,71 +99,30 @@ async def mail_ids(engine: AsyncEngine, which: MailFilter) -> list[str]:
 
 async def get_mail(engine: AsyncEngine, mail_id: str) -> MailView | None:
     async with engine.connect() as conn:
-        row = (await conn.execute(select(*_VISIBLE).where(mails.c.id == mail_id))).first()
-    return MailView(**row._mapping) if row is not None else None
+        return await read_mail(conn, mail_id)
+
+
+async def read_mail(conn: AsyncConnection, mail_id: str) -> MailView | None:
+    row = (await conn.execute(select(*VISIBLE).where(mails.c.id == mail_id))).first()
+    return MailView.of(row) if row is not None else None
 
 
 async def count_by_status(engine: AsyncEngine) -> dict[str, int]:
     query = select(mails.c.status, func.count()).group_by(mails.c.status)
     async with engine.connect() as conn:
         counts = {status: n for status, n in await conn.execute(query)}
-    return {status: counts.get(status, 0) for status in STATUSES}
+    return {status: counts.get(status, 0) for status in MailStatus}
 
 
-class NotRetryable(Exception):
-    pass
-
-
-async def retry_mail(
-    engine: AsyncEngine, queue: DbBroker, accounts: AccountService, mail_id: str
-) -> MailView:
-    """Replay a `dead` or `retrying` mail now, with a fresh retry budget (and, for an
-    activation mail, a fresh link: the old token went with the scrubbed payload)."""
-    now = utcnow()
-    async with engine.begin() as conn:
-        query = select(mails.c.status, mails.c.recipient, mails.c.kind, mails.c.account_id)
-        row = (await conn.execute(query.where(mails.c.id == mail_id))).first()
-        if row is None:
-            raise LookupError(mail_id)
-        if row.status not in ("dead", "retrying"):
-            raise NotRetryable(f"mail is {row.status}; only dead or retrying mails are replayed")
-        renewed: dict[str, Any] = {}
-        if row.kind == "activation":
-            fresh = await accounts.renew_activation(conn, mail_id, row.account_id, now)
-            if fresh is None:
-                raise NotRetryable("the account is no longer pending; it needs no activation")
-            renewed = {"payload": fresh.payload, "expires_at": fresh.expires_at}
-        await conn.execute(
-            update(mails)
-            .where(mails.c.id == mail_id)
-            .values(
-                status="queued",
-                dead_reason=None,
-                next_attempt_at=None,
-                attempts_before_replay=mails.c.attempts,
-                replayed_at=now,
-                updated_at=now,
-                **renewed,
-            )
-        )
-        # Replace the parked (or waiting) outbox row with one due now, in the same
-        # transaction, so a replay is never half done.
-        await conn.execute(outbox.delete().where(outbox.c.mail_id == mail_id))
-        await enqueue_outbox_rows(conn, [(mail_id, row.recipient)], now)
-        # Read inside the transaction: the answer is the state the replay set, not
-        # whatever a worker has made of it a moment later.
-        replayed = (await conn.execute(select(*_VISIBLE).where(mails.c.id == mail_id))).one()
-    queue.wake()
-    return MailView(**replayed._mapping)
-
-
-async def outbox_stats(engine: AsyncEngine) -> tuple[int, float]:
-    """(outbox rows waiting, age in seconds of the oldest of them; 0 when none wait)."""
-    query = select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.status == "ready")
-    async with engine.connect() as conn:
-        count, oldest = (await conn.execute(query)).one()
-    age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
-    return int(count), max(0.0, age)
+async def recent_to(
+    conn: AsyncConnection, recipient: str, since: datetime
+) -> tuple[int, datetime | None]:
+    """(mails queued to `recipient` after `since`, when the latest of them was)."""
+    query = select(func.count(), func.max(mails.c.created_at)).where(
+        mails.c.recipient == recipient, mails.c.created_at > since
+    )
+    count, latest = (await conn.execute(query)).one()
+    return int(count), latest
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -1,4 +1,7 @@
-"""Retry policy as data: exponential backoff with jitter, bounded by attempts and age."""
+"""Retry policy as data: exponential backoff with jitter, bounded by attempts and age.
+
+It lives beside the kinds because a kind may carry its own (`Kind.retry`); the worker
+applies it (delivery/worker.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from regmail.mails.status import DeadReason
 from regmail.settings import Settings
 
 
@@ -43,13 +47,13 @@ class RetryPolicy:
         now: datetime,
         expires_at: datetime | None,
         rng: random.Random | None = None,
-    ) -> datetime | str:
+    ) -> datetime | DeadReason:
         """When to try again after `attempts` failures since `since`, or why not to."""
         if attempts >= self.max_attempts:
-            return "max-attempts"
+            return DeadReason.MAX_ATTEMPTS
         when = now + timedelta(seconds=self.delay(attempts, rng))
         if expires_at is not None and when >= expires_at:
-            return "expired"  # the link would be dead on arrival
+            return DeadReason.EXPIRED  # the link would be dead on arrival
         if when - since > timedelta(seconds=self.max_age_seconds):
-            return "max-age"
+            return DeadReason.MAX_AGE
         return when

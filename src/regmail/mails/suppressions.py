@@ -2,33 +2,23 @@
 
 Mailing a dead address again and again hurts the sender's reputation with providers, and
 a sign-up flood for addresses that do not exist should not turn into a bounce flood. The
-worker adds an address on a hard bounce; operators list and lift suppressions (admin API,
-`regmail suppressions`); sign-up for a suppressed address still answers 202.
+worker adds an address on a hard bounce (mail/replies.py says which replies are); the
+queue queues no mail to a suppressed address (a sign-up for it still answers 202);
+operators list and lift suppressions (admin API, `regmail suppressions`).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from regmail.clock import utcnow
+from regmail.db.group_commit import GroupCommit
 from regmail.db.tables import suppressions
-
-# RFC 3463: 5.1.x is a bad destination mailbox or address. Without an enhanced code, a
-# 550 that says the user is unknown means the same.
-_ENHANCED = re.compile(r"^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})")
-_UNKNOWN_USER = re.compile(r"user unknown|no such user|does not exist|unknown recipient", re.I)
-
-
-def is_hard_bounce(reply: str) -> bool:
-    """Whether an SMTP reply says the address itself does not exist."""
-    enhanced = _ENHANCED.match(reply)
-    if enhanced:
-        return enhanced.group(1).startswith("5.1.")
-    return reply.startswith(("550", "551", "553")) and bool(_UNKNOWN_USER.search(reply))
 
 
 @dataclass(frozen=True)
@@ -42,17 +32,32 @@ class Suppression:
         return {**self.__dict__, "created_at": self.created_at.isoformat()}
 
 
-async def suppress(
-    conn: AsyncConnection, address: str, reason: str, mail_id: str, now: datetime
-) -> None:
-    key = address.lower()
-    if await is_suppressed(conn, key):
-        return
-    await conn.execute(
-        suppressions.insert().values(
-            address=key, reason=reason[:1000], mail_id=mail_id, created_at=now
-        )
-    )
+class Suppressions:
+    """The worker's writes to the list, in its group commit."""
+
+    def __init__(self, writes: GroupCommit) -> None:
+        self._writes = writes
+
+    async def add(self, address: str, reason: str, mail_id: str) -> bool:
+        """Suppress `address` after `mail_id` bounced; whether it was not suppressed yet."""
+
+        async def write(conn: AsyncConnection) -> bool:
+            if await is_suppressed(conn, address):
+                return False
+            await conn.execute(
+                suppressions.insert().values(
+                    address=address.lower(),
+                    reason=reason[:1000],
+                    mail_id=mail_id,
+                    created_at=utcnow(),
+                )
+            )
+            return True
+
+        try:
+            return await self._writes.run(write)
+        except IntegrityError:  # another worker's bounce for it got there first
+            return False
 
 
 async def is_suppressed(conn: AsyncConnection, address: str) -> bool:

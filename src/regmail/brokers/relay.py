@@ -16,7 +16,6 @@ import structlog
 from opentelemetry.trace import SpanKind
 
 from regmail.brokers.base import Ack, Broker, Message, Outcome, RetryAt
-from regmail.brokers.db import DbBroker
 from regmail.clock import utcnow
 from regmail.metrics import PUBLISHED
 from regmail.tracing import context_from, current_traceparent, tracer
@@ -26,9 +25,8 @@ log = structlog.get_logger(__name__)
 BROKER_DOWN_RETRY_SECONDS = 1.0
 
 
-async def run_relay(
-    outbox: DbBroker, broker: Broker, concurrency: int, stop: asyncio.Event
-) -> None:
+async def run_relay(outbox: Broker, broker: Broker, concurrency: int, stop: asyncio.Event) -> None:
+    """Consume `outbox` (the outbox table, brokers/db.py) into `broker` until `stop`."""
     outage = {"logged": False}
 
     async def forward(message: Message) -> Outcome:

@@ -1,0 +1,44 @@
+"""Deleting finished mails (sent or dead) and their outbox rows, a batch per transaction,
+so that SQLite's one writer is never held for long (retention and `purge-sent`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from regmail.db.tables import mails
+from regmail.mails.outbox import delete_rows_of
+from regmail.mails.status import FINISHED, MailStatus
+
+BATCH = 1000
+
+
+async def purge_finished(
+    engine: AsyncEngine,
+    before: datetime,
+    statuses: Collection[MailStatus] = FINISHED,
+    progress: Callable[[int], None] = lambda _: None,
+) -> int:
+    """Delete mails in `statuses` (finished ones only) last updated before `before`;
+    `progress` hears each batch's size. How many went."""
+    if not set(statuses) <= FINISHED:
+        raise ValueError("only finished mails are purged")
+    purged = 0
+    while True:
+        async with engine.begin() as conn:
+            ids = list(
+                await conn.scalars(
+                    select(mails.c.id)
+                    .where(mails.c.status.in_(statuses), mails.c.updated_at < before)
+                    .limit(BATCH)
+                )
+            )
+            if not ids:
+                return purged
+            await delete_rows_of(conn, ids)
+            await conn.execute(delete(mails).where(mails.c.id.in_(ids)))
+        purged += len(ids)
+        progress(len(ids))

@@ -1,0 +1,87 @@
+"""Queueing a mail: its row and its outbox row, inside the caller's transaction.
+
+The mail is checked here, when it is queued, never first in a worker: its kind must be
+registered, its locale one the kind has templates for, its context what the kind needs, and
+the recipient a single line. Its context is sealed before it touches the database. A mail to
+a suppressed address (it hard-bounced) is not queued at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from regmail.db.tables import mails
+from regmail.mails.kinds import InvalidMail, Kinds
+from regmail.mails.outbox import Wakeup, insert_rows
+from regmail.mails.sealing import Sealer
+from regmail.mails.status import MailStatus
+from regmail.mails.suppressions import is_suppressed
+from regmail.tracing import current_traceparent
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class NewMail:
+    kind: str
+    recipient: str  # as mailed (ASCII domain)
+    locale: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    account_id: str | None = None
+    expires_at: datetime | None = None  # not worth sending after (a link inside expires)
+
+
+class MailQueue:
+    def __init__(self, kinds: Kinds, sealer: Sealer, wakeup: Wakeup | None = None) -> None:
+        self.kinds = kinds
+        self._sealer = sealer
+        self._wakeup = wakeup or Wakeup()
+
+    async def enqueue(self, conn: AsyncConnection, mail: NewMail, now: datetime) -> str | None:
+        """Store the mail (`queued`, context sealed) and its outbox row, to commit with the
+        caller; its id, or None when the recipient is suppressed. InvalidMail if it is
+        not a mail regmail can send."""
+        mail_id = str(uuid.uuid4())
+        payload = self.sealed_context(mail.kind, mail.locale, mail_id, mail.context)
+        if "\r" in mail.recipient or "\n" in mail.recipient or "@" not in mail.recipient:
+            raise InvalidMail("recipient", "one address, without line breaks")
+        if await is_suppressed(conn, mail.recipient):
+            return None
+        await conn.execute(
+            mails.insert().values(
+                id=mail_id,
+                account_id=mail.account_id,
+                kind=mail.kind,
+                recipient=mail.recipient,
+                locale=mail.locale,
+                payload=payload,
+                status=MailStatus.QUEUED,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+                expires_at=mail.expires_at,
+            )
+        )
+        await insert_rows(conn, [(mail_id, mail.recipient)], now, current_traceparent())
+        return mail_id
+
+    def committed(self, mail_id: str | None) -> None:
+        """After the commit: log the mail's id (the key to its whole life in the logs) and
+        wake the consumers of this process (other processes hear NOTIFY or poll)."""
+        if mail_id is not None:
+            log.info("mail_queued", mail_id=mail_id)
+            self._wakeup.ring()
+
+    def sealed_context(
+        self, kind: str, locale: str, mail_id: str, context: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """The context checked against its kind and sealed for the mail `mail_id`."""
+        checked = self.kinds.require(kind).validate(locale, context)
+        return self._sealer.seal(mail_id, checked)

@@ -1,0 +1,160 @@
+"""The processes regmail runs, assembled here once: `serve` (the API, relaying beside it
+unless told not to), `worker` (delivery, with retention beside it), `relay`, and `dev`
+(all of it with a built-in SMTP sink). The CLI, the tests and the benchmark start them
+through this module, so they run what production runs."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine
+from contextlib import asynccontextmanager
+from enum import StrEnum
+from typing import Any
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+
+from regmail.api.app import create_app
+from regmail.brokers.relay import run_relay
+from regmail.db.migrate import migrate
+from regmail.delivery.retention import run_retention
+from regmail.delivery.worker import run_worker
+from regmail.mail.sink import Mailbox, start_sink
+from regmail.runtime import Runtime
+from regmail.settings import Settings
+from regmail.tracing import shutdown_tracing
+
+log = structlog.get_logger(__name__)
+
+
+class Role(StrEnum):
+    WORKER = "worker"  # delivers mail (and purges finished mail after its retention)
+    RELAY = "relay"  # publishes outbox rows to RabbitMQ or Kafka
+
+
+async def deliver(runtime: Runtime, stop: asyncio.Event) -> None:
+    """The worker, with the hourly purge of finished mails beside it."""
+    s = runtime.settings
+    keeper = asyncio.create_task(run_retention(runtime.engine, s.mail_retention_days, stop))
+    try:
+        delivery = runtime.delivery()
+        await run_worker(
+            runtime.broker, delivery, s.worker_concurrency, stop, s.worker_grace_seconds
+        )
+    finally:
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
+
+
+async def relay(runtime: Runtime, stop: asyncio.Event) -> None:
+    concurrency = runtime.settings.relay_concurrency
+    await run_relay(runtime.outbox(), runtime.broker, concurrency, stop)
+
+
+RUNS: dict[Role, Callable[[Runtime, asyncio.Event], Coroutine[Any, Any, None]]] = {
+    Role.WORKER: deliver,
+    Role.RELAY: relay,
+}
+
+
+async def run(runtime: Runtime, roles: Collection[Role], stop: asyncio.Event) -> None:
+    """Run `roles` side by side until `stop`."""
+    await asyncio.gather(*(RUNS[role](runtime, stop) for role in roles))
+
+
+@asynccontextmanager
+async def running(runtime: Runtime, roles: Collection[Role]) -> AsyncIterator[None]:
+    """`roles` running in the background for the duration of the block."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(runtime, roles, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+def serve_roles(runtime: Runtime) -> frozenset[Role]:
+    """What runs beside the API in `regmail serve`."""
+    relaying = runtime.relays and runtime.settings.relay_in_serve
+    return frozenset({Role.RELAY}) if relaying else frozenset()
+
+
+def api(runtime: Runtime, roles: Collection[Role] = (), own_runtime: bool = False) -> FastAPI:
+    """The API over `runtime`, with `roles` running for its lifetime; with `own_runtime`
+    the app closes the runtime when it shuts down."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with running(runtime, roles):
+            yield
+        if own_runtime:
+            await runtime.close()
+            shutdown_tracing()  # uvicorn ends the process by the signal: no atexit
+
+    return create_app(runtime, lifespan)
+
+
+async def process(settings: Settings, roles: Collection[Role], stop: asyncio.Event) -> None:
+    """`regmail worker` and `regmail relay`: `roles` until `stop`, in a runtime of their own."""
+    runtime = Runtime.build(settings)
+    try:
+        await run(runtime, roles, stop)
+    finally:
+        await runtime.close()
+
+
+def serve(settings: Settings) -> None:
+    """`regmail serve`: the API (and the relay) until SIGINT or SIGTERM."""
+    runtime = Runtime.build(settings)
+    uvicorn.run(
+        api(runtime, serve_roles(runtime), own_runtime=True),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        proxy_headers=True,
+    )
+
+
+async def dev(settings: Settings, announce: Callable[[str], None]) -> None:
+    """`regmail dev`: the schema migrated, a built-in SMTP sink filling the mailbox, and
+    the API with a worker beside it, until Ctrl-C. OSError when a port is taken."""
+    mailbox = Mailbox()
+    runtime = Runtime.build(settings, mailbox)
+    try:
+        await migrate(runtime.engine)
+        sink = await start_sink(mailbox, "127.0.0.1", settings.dev_sink_port)
+        try:
+            await _serve_dev(runtime, announce)
+        finally:
+            sink.close()
+            await sink.wait_closed()
+    finally:
+        await runtime.close()
+
+
+async def _serve_dev(runtime: Runtime, announce: Callable[[str], None]) -> None:
+    s = runtime.settings
+    app = api(runtime, {Role.WORKER, *serve_roles(runtime)})
+    server = uvicorn.Server(uvicorn.Config(app, host=s.host, port=s.port, log_level="warning"))
+    base = f"http://{s.host}:{s.port}"
+    announce(
+        f"regmail dev is running (Ctrl-C stops it)\n"
+        f"  sign-up page : {base}/signup\n"
+        f"  mailbox      : {base}/dev/mailbox\n"
+        f"  API docs     : {base}/docs\n"
+        f"  SMTP sink    : smtp://127.0.0.1:{s.dev_sink_port}\n"
+        f"  database     : {s.database_url}"
+    )
+    # uvicorn catches Ctrl-C / SIGTERM while it serves and raises the signal again once it
+    # has shut down. Left to the event loop's default handler, that second SIGINT would
+    # cancel this task halfway through closing the sink and the database; here it only
+    # asks a server that has stopped already to stop.
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.handle_exit, sig, None)
+    await server.serve()
+    if not server.started:
+        raise OSError(f"the HTTP port {s.port} is not available")
