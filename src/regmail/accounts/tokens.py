@@ -47,9 +47,11 @@ async def renew_activation_token(
 ) -> tuple[str, datetime] | None:
     """A new activation token for a replayed mail; None when the account is no longer
     pending (the mail has nothing left to do)."""
+    if account_id is None:
+        return None
     pending = await conn.scalar(
         select(func.count()).where(accounts.c.id == account_id, accounts.c.status == "pending")
     )
-    if not pending or account_id is None:
+    if not pending:
         return None
     return await issue_activation_token(conn, account_id, now, ttl_seconds)

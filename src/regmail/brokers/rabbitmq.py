@@ -15,7 +15,7 @@ handed to the handler, so nothing is delivered before its time (wire.deliver).
 A message that consumers died holding `delivery_limit` times is handed to the handler once
 more, marked `limit_reached`: the worker then marks its mail dead (`delivery-limit`) and
 it is parked in `<p>.dead`. Left to the broker's own limit, it would vanish into the dead
-queue with its mail still `sending`.
+queue with its mail left unfinished (`queued` or `sending`) for good.
 """
 
 from __future__ import annotations
