@@ -147,6 +147,7 @@ def _environment(kind: Kind, override: BaseLoader | None) -> Environment:
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates are read once, at start: no stat() per mail
     )
     for locale in kind.locales:
         for part in TEMPLATE_PARTS:
