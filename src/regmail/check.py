@@ -15,7 +15,7 @@ from regmail.db.engine import create_engine
 from regmail.db.migrate import schema_revisions
 from regmail.mail.render import Renderer
 from regmail.mail.smtp import close, connect, parse_smtp_url
-from regmail.mails.kinds import BUILTIN_KINDS, Kinds
+from regmail.mails.kinds import Kinds
 from regmail.runtime import Runtime
 from regmail.settings import Settings
 
@@ -92,7 +92,7 @@ async def _smtp(settings: Settings) -> str:
 
 async def _templates(settings: Settings) -> str:
     """Every kind's templates load (REGMAIL_KINDS, REGMAIL_TEMPLATES_DIR), as a worker's do."""
-    kinds = Kinds.load(BUILTIN_KINDS, *settings.kinds)
+    kinds = Kinds.configured(settings)
     Renderer.from_settings(kinds, settings)
     where = f", overrides from {settings.templates_dir}" if settings.templates_dir else ""
     return f"kinds {', '.join(kinds)}: every template loads{where}"

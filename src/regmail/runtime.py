@@ -23,7 +23,7 @@ from regmail.mail.render import Renderer
 from regmail.mail.sink import Mailbox
 from regmail.mail.smtp import SmtpPool, parse_smtp_url
 from regmail.mails.attempts import Attempts
-from regmail.mails.kinds import BUILTIN_KINDS, Kinds
+from regmail.mails.kinds import Kinds
 from regmail.mails.outbox import Wakeup
 from regmail.mails.queue import MailQueue
 from regmail.mails.retry import RetryPolicy
@@ -54,7 +54,7 @@ class Runtime:
         engine = create_engine(settings)
         writes = GroupCommit(engine)
         wakeup = Wakeup()
-        kinds = Kinds.load(BUILTIN_KINDS, *settings.kinds)
+        kinds = Kinds.configured(settings)
         sealer = Sealer.from_settings(settings)
         queue = MailQueue(kinds, sealer, wakeup)
         broker = make_broker(settings, engine, writes, wakeup)

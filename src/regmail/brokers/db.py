@@ -1,6 +1,5 @@
 """broker=db: the outbox table is the queue. Workers claim due rows under a lease.
 
-The statements are mails/outbox.py's; this module decides when to run them.
 A claimed row carries `lease_until`; a worker that dies leaves it, and once the lease
 has passed the row is due again for any worker. SQLite serialises the claim with
 BEGIN IMMEDIATE; PostgreSQL with FOR UPDATE SKIP LOCKED, so many workers claim
@@ -8,7 +7,8 @@ different rows at once. On PostgreSQL workers also LISTEN for the NOTIFY that ea
 enqueue sends at commit; NOTIFY is not durable, so polling stays as the fallback.
 SQLite has no NOTIFY: workers read `PRAGMA data_version` (which changes when another
 connection commits, and costs no lock) every few milliseconds, and claim only then.
-A database outage pauses claiming with backoff; it never ends the worker.
+A database outage pauses claiming with backoff; it never ends the worker. The statements
+themselves are mails/outbox.py's; this module decides when to run them.
 """
 
 from __future__ import annotations

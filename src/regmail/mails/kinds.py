@@ -123,6 +123,11 @@ class Kinds(Mapping[str, Kind]):
             self._kinds[kind.name] = kind
 
     @classmethod
+    def configured(cls, settings: Settings) -> Kinds:
+        """regmail's own kinds and those REGMAIL_KINDS names."""
+        return cls.load(BUILTIN_KINDS, *settings.kinds)
+
+    @classmethod
     def load(cls, *specs: str) -> Kinds:
         """The kinds named by `module:NAME` specs (each a sequence of Kind)."""
         return cls(kind for spec in specs for kind in load_kinds(spec))
