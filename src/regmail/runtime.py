@@ -51,10 +51,10 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, mailbox: Mailbox | None = None) -> Runtime:
+        kinds = Kinds.configured(settings)  # first: a wrong REGMAIL_KINDS opens nothing
         engine = create_engine(settings)
         writes = GroupCommit(engine)
         wakeup = Wakeup()
-        kinds = Kinds.configured(settings)
         sealer = Sealer.from_settings(settings)
         queue = MailQueue(kinds, sealer, wakeup)
         broker = make_broker(settings, engine, writes, wakeup)
