@@ -37,6 +37,16 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 ACTIVATIONS = Counter("regmail_activations_total", "Activation attempts by outcome", ["outcome"])
+SIGN_IN_CHECKS = Counter(
+    "regmail_sign_in_checks_total",
+    "Sign-in checks by outcome: verified, invalid, not_activated, locked, throttled",
+    ["outcome"],
+)
+ACCOUNT_CHANGES = Counter(
+    "regmail_account_changes_total",
+    "Changes made to accounts: password_reset, email_changed, deleted, purged",
+    ["change"],
+)
 MAILS = Counter(
     "regmail_mails_total", "Delivery attempts by outcome: sent, retrying, dead", ["outcome"]
 )
@@ -78,7 +88,9 @@ BROKER_BACKLOG = Gauge(
 # already counted hides that first increase from rate() and increase().
 KNOWN_LABELS: tuple[tuple[Counter, tuple[str, ...]], ...] = (
     (SIGNUPS, ("accepted", "invalid", "limited", "unavailable")),
-    (ACTIVATIONS, ("activated", "invalid", "used", "expired")),
+    (ACTIVATIONS, ("activated", "wrong_password", "invalid", "used", "expired")),
+    (SIGN_IN_CHECKS, ("verified", "invalid", "not_activated", "locked", "throttled")),
+    (ACCOUNT_CHANGES, ("password_reset", "email_changed", "deleted", "purged")),
     (MAILS, (MailStatus.SENT, MailStatus.RETRYING, MailStatus.DEAD)),
     (DEAD, tuple(DeadReason)),
     (HANDLER_FAILURES, ("handler", "settle")),

@@ -32,6 +32,7 @@ log = structlog.get_logger(__name__)
 class Role(StrEnum):
     WORKER = "worker"  # delivers mail (and purges finished mail after its retention)
     RELAY = "relay"  # publishes outbox rows to RabbitMQ or Kafka
+    ACCOUNTS = "accounts"  # beside every API: address requests left behind, account purge
 
 
 async def deliver(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -53,9 +54,14 @@ async def relay(runtime: Runtime, stop: asyncio.Event) -> None:
     await run_relay(runtime.outbox(), runtime.broker, concurrency, stop)
 
 
+async def keep_accounts(runtime: Runtime, stop: asyncio.Event) -> None:
+    await runtime.accounts.run(stop)
+
+
 RUNS: dict[Role, Callable[[Runtime, asyncio.Event], Coroutine[Any, Any, None]]] = {
     Role.WORKER: deliver,
     Role.RELAY: relay,
+    Role.ACCOUNTS: keep_accounts,
 }
 
 
@@ -83,12 +89,12 @@ def serve_roles(runtime: Runtime) -> frozenset[Role]:
 
 
 def api(runtime: Runtime, roles: Collection[Role] = (), own_runtime: bool = False) -> FastAPI:
-    """The API over `runtime`, with `roles` running for its lifetime; with `own_runtime`
-    the app closes the runtime when it shuts down."""
+    """The API over `runtime`, with its account housekeeping and `roles` running for its
+    lifetime; with `own_runtime` the app closes the runtime when it shuts down."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with running(runtime, roles):
+        async with running(runtime, {Role.ACCOUNTS, *roles}):
             yield
         if own_runtime:
             await runtime.close()

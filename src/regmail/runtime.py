@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from regmail.accounts.passwords import PasswordHashing
-from regmail.accounts.service import AccountService
+from regmail.accounts.service import Accounts
 from regmail.brokers.base import Broker
 from regmail.brokers.factory import make_broker, make_outbox, relays
 from regmail.db.engine import create_engine
@@ -43,7 +43,7 @@ class Runtime:
     wakeup: Wakeup  # new outbox rows, for the consumers of this process
     broker: Broker  # what workers consume from (with broker=db, the outbox table)
     hashing: PasswordHashing
-    accounts: AccountService
+    accounts: Accounts
     mailbox: Mailbox | None = None  # `regmail dev`'s
     _delivery: Delivery | None = field(default=None, init=False)
     _smtp: SmtpPool | None = field(default=None, init=False)
@@ -59,7 +59,7 @@ class Runtime:
         queue = MailQueue(kinds, sealer, wakeup)
         broker = make_broker(settings, engine, writes, wakeup)
         hashing = PasswordHashing(settings)
-        accounts = AccountService(engine, hashing, settings, queue)
+        accounts = Accounts.build(engine, hashing, settings, queue)
         return cls(
             settings,
             engine,

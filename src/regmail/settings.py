@@ -159,7 +159,28 @@ class Settings(BaseSettings):
         ),
     )
     token_ttl_seconds: int = Field(
-        24 * 3600, ge=60, description="How long an activation link works."
+        24 * 3600, ge=60, description="How long an activation or address-change link works."
+    )
+    password_reset_ttl_seconds: int = Field(
+        3600, ge=60, description="How long a password reset link works."
+    )
+    pending_account_days: int = Field(
+        7,
+        ge=0,
+        description="A sign-up not activated within this many days is deleted with its links "
+        "(hourly, by the API processes); 0 keeps them.",
+    )
+    password_min_length: int = Field(
+        8,
+        ge=1,
+        le=128,
+        description="Shortest password accepted, in characters after NFKC normalisation. NIST "
+        "SP 800-63B rev. 4 asks 15 for a password that is the only factor, 8 beside another.",
+    )
+    app_url: str | None = Field(
+        None,
+        description='Your application: the pages link there ("Continue") after an '
+        "activation, a reset or an address change. Unset: they say the step is done.",
     )
     argon2_memory_kib: int = Field(19456, description="argon2id memory cost (OWASP: 19 MiB).")
     argon2_time_cost: int = Field(2, description="argon2id iterations (OWASP: 2).")
@@ -179,8 +200,21 @@ class Settings(BaseSettings):
     requests_per_address_per_hour: int = Field(
         20,
         ge=1,
-        description="Sign-up and resend requests naming one address per hour, counted the same "
-        "whether the address is known or not (429 past it).",
+        description="Sign-up, resend and reset requests naming one address from one client IP "
+        "per hour, counted the same whether the address is known or not (429 past it). Per "
+        "client, so nobody elsewhere can use it to lock the address's owner out.",
+    )
+    sign_in_checks_per_ip_per_minute: int = Field(
+        300,
+        ge=1,
+        description="Sign-in checks (and address changes) per client IP per minute (429 past "
+        "it); failures are also throttled per address and client network.",
+    )
+    link_attempts_per_ip_per_minute: int = Field(
+        30,
+        ge=1,
+        description="Uses and views of activation, reset and address-change links per client "
+        "IP per minute (429 past it), so made-up tokens cannot be tried at speed.",
     )
     max_body_bytes: int = Field(16 * 1024, description="Larger request bodies are refused (413).")
     worker_concurrency: int = Field(

@@ -23,6 +23,7 @@ from regmail.settings import Settings
 from tests.support.brokers import kafka_overrides, rabbit_overrides, remove_kafka, remove_rabbit
 from tests.support.processes import start_regmail
 from tests.support.servers import PostgresServer
+from tests.support.service import PASSWORD
 
 
 def message_id(mail_id: str) -> str:
@@ -134,7 +135,7 @@ class SignUpLoad:
                 phase, started = self.phase, time.monotonic()
                 try:
                     r = await http.post(
-                        "/v1/registrations", json={"email": email, "password": "correct horse"}
+                        "/v1/registrations", json={"email": email, "password": PASSWORD}
                     )
                     status, content_type = r.status_code, r.headers.get("content-type", "")
                 except httpx.TransportError:

@@ -9,18 +9,26 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from regmail.accounts.addresses import parse_address
 from regmail.clock import utcnow
-from regmail.db.tables import activation_tokens
+from regmail.db.tables import account_tokens, accounts
 from regmail.mail.sink import Mailbox
-from tests.support.service import make_settings, running_service
+from tests.support.service import Service, make_settings, running_service
 from tests.support.waiting import eventually
 
 
 def token_of(link: str) -> str:
     return parse_qs(urlsplit(link).query)["token"][0]
+
+
+async def account_status(svc: Service, email: str) -> str:
+    async with svc.runtime.engine.connect() as conn:
+        status = await conn.scalar(
+            select(accounts.c.status).where(accounts.c.email_key == email.lower())
+        )
+    return str(status)
 
 
 async def mails_to(mailbox: Mailbox, address: str, count: int = 1) -> list:
@@ -53,28 +61,55 @@ async def test_register_mail_activate_and_reuse(
         assert rows[0].attempts == 1
         assert rows[0].last_reply.startswith("OK") or "queued" in rows[0].last_reply
 
-        activated = await svc.client.post("/v1/activations", json={"token": token_of(link)})
+        activated = await svc.activate(token_of(link))
         assert activated.status_code == 200
         assert activated.json() == {"email": "Ada@example.com", "status": "active"}
 
-        again = await svc.client.post("/v1/activations", json={"token": token_of(link)})
+        again = await svc.activate(token_of(link))
         assert again.status_code == 410
         assert again.headers["content-type"] == "application/problem+json"
         assert again.json()["code"] == "used"
 
-        page = await svc.client.get("/activate", params={"token": token_of(link)})
-        assert page.status_code == 410
-        assert "already used" in page.text
+        # The link once more: the account is active, and the page says so, nothing failed.
+        page = await svc.client.get("/activate", params={"token": token_of(link), "lang": "en"})
+        assert page.status_code == 200
+        assert "Your account is active" in page.text and "fail" not in page.text.lower()
 
 
-async def test_activation_link_page(tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]) -> None:
+async def test_the_link_asks_for_the_password_and_its_form_activates(
+    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
+) -> None:
     url, mailbox = aiosmtpd_server
-    async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
+    settings = make_settings(tmp_path, smtp_url=url, app_url="https://app.example.com/welcome")
+    async with running_service(settings) as svc:
         await svc.register("grace@example.com")
         [mail] = await mails_to(mailbox, "grace@example.com")
         page = await svc.client.get(urlsplit(mail.links[0])._replace(netloc="").geturl())
         assert page.status_code == 200
-        assert "Account activated" in page.text and "grace@example.com" in page.text
+        assert 'action="/activate"' in page.text and "grace@example.com" in page.text
+        assert await account_status(svc, "grace@example.com") == "pending"  # a GET: nothing
+
+        form = {"token": token_of(mail.links[0]), "password": "correct horse", "locale": "en"}
+        done = await svc.client.post("/activate", data=form)
+        assert done.status_code == 200 and "Account activated" in done.text
+        assert 'href="https://app.example.com/welcome"' in done.text  # what comes next
+        assert await account_status(svc, "grace@example.com") == "active"
+
+
+async def test_the_links_form_with_a_wrong_password_says_so_and_activates_nothing(
+    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
+) -> None:
+    url, mailbox = aiosmtpd_server
+    async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
+        await svc.register("grace@example.com")
+        [mail] = await mails_to(mailbox, "grace@example.com")
+        form = {"token": token_of(mail.links[0]), "password": "not the one", "locale": "zh-CN"}
+        page = await svc.client.post("/activate", data=form)
+        assert page.status_code == 400
+        assert "与使用此邮箱注册时设置的密码不一致" in page.text
+        wrong = await svc.activate(token_of(mail.links[0]), "not the one")
+        assert wrong.status_code == 400 and wrong.json()["errors"][0]["field"] == "password"
+        assert await account_status(svc, "grace@example.com") == "pending"
 
 
 async def test_expired_and_unknown_tokens(
@@ -86,17 +121,23 @@ async def test_expired_and_unknown_tokens(
         [mail] = await mails_to(mailbox, "late@example.com")
         async with svc.runtime.engine.begin() as conn:
             await conn.execute(
-                update(activation_tokens).values(expires_at=utcnow() - timedelta(seconds=1))
+                update(account_tokens).values(expires_at=utcnow() - timedelta(seconds=1))
             )
-        expired = await svc.client.post("/v1/activations", json={"token": token_of(mail.links[0])})
+        expired = await svc.activate(token_of(mail.links[0]))
         assert expired.status_code == 410
         assert expired.json()["code"] == "expired"
+        # The expired link's page offers a new link for the address, not "sign up again".
+        page = await svc.client.get("/activate", params={"token": token_of(mail.links[0])})
+        assert page.status_code == 410 and 'action="/resend"' in page.text
+        resent = await svc.client.post("/resend", data={"email": "late@example.com"})
+        assert resent.status_code == 200 and "Check your inbox" in resent.text
+        await mails_to(mailbox, "late@example.com", 2)
 
-        unknown = await svc.client.post("/v1/activations", json={"token": "x" * 43})
+        unknown = await svc.activate("x" * 43)
         assert unknown.status_code == 400
         assert unknown.json()["code"] == "invalid"
         page = await svc.client.get("/activate", params={"token": "nope"})
-        assert page.status_code == 400 and "not valid" in page.text
+        assert page.status_code == 400 and "does not work" in page.text
 
 
 async def test_known_addresses_answer_exactly_like_new_ones(
@@ -118,7 +159,7 @@ async def test_known_addresses_answer_exactly_like_new_ones(
         new = await answer("pending@example.com")
         [first] = await mails_to(mailbox, "pending@example.com")
         known_pending = await answer("pending@example.com")
-        await svc.client.post("/v1/activations", json={"token": token_of(first.links[0])})
+        await svc.activate(token_of(first.links[0]))
         known_active = await answer("PENDING@example.com")
         never_seen = await answer("someone-else@example.com")
         assert new == known_pending == known_active
@@ -146,7 +187,7 @@ async def test_known_and_unknown_sign_ups_take_the_same_time(
     async with running_service(settings, worker=False) as svc:
         for i in range(rounds):
             address = parse_address(f"known{i}@example.com")
-            await svc.runtime.accounts.register(address, "correct horse", "en")
+            await svc.runtime.accounts.signup.register(address, "correct horse", "en")
 
         async def timed(email: str) -> float:
             start = time.perf_counter()
@@ -173,6 +214,7 @@ async def test_resend_always_accepted_and_only_pending_get_mail(
         for email in ("bob@example.com", "nobody@example.com"):
             r = await svc.client.post("/v1/activations/resend", json={"email": email})
             assert r.status_code == 202 and r.json() == {"status": "accepted"}
+        await svc.requests_handled()
         await mails_to(mailbox, "bob@example.com", 2)
         assert len(await svc.mail_rows()) == 2  # nothing for the unknown address
 
@@ -190,6 +232,7 @@ async def test_mails_per_address_are_limited(
                 "/v1/activations/resend", json={"email": "victim@example.com"}
             )
             assert r.status_code == 202
+        await svc.requests_handled()
         assert len(await svc.mail_rows()) == 3
 
 
@@ -199,7 +242,9 @@ async def test_requests_per_address_are_limited_alike_for_known_and_unknown(
     settings = make_settings(tmp_path, requests_per_address_per_hour=3)
     async with running_service(settings, worker=False) as svc:
         # Known through the service itself, so the limiter has not counted it yet.
-        await svc.runtime.accounts.register(parse_address("known@example.com"), "pw pw pw", "en")
+        await svc.runtime.accounts.signup.register(
+            parse_address("known@example.com"), "pw pw pw", "en"
+        )
         answers = {}
         for address in ("known@example.com", "unknown@example.com"):
             for _ in range(3):
@@ -215,6 +260,13 @@ async def test_requests_per_address_are_limited_alike_for_known_and_unknown(
         assert answers["known@example.com"] == answers["unknown@example.com"]
         other = await svc.client.post("/v1/activations/resend", json={"email": "x@example.com"})
         assert other.status_code == 202
+        # Per client: someone elsewhere (its owner, say) is not locked out of the address.
+        elsewhere = svc.client_at("203.0.113.9")
+        async with elsewhere:
+            owner = await elsewhere.post(
+                "/v1/activations/resend", json={"email": "known@example.com"}
+            )
+        assert owner.status_code == 202
 
 
 async def test_resend_cooldown(tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]) -> None:
@@ -224,6 +276,7 @@ async def test_resend_cooldown(tmp_path: Path, aiosmtpd_server: tuple[str, Mailb
         await svc.register("quick@example.com")
         await svc.register("quick@example.com")
         await svc.client.post("/v1/activations/resend", json={"email": "quick@example.com"})
+        await svc.requests_handled()
         assert len(await svc.mail_rows()) == 1
 
 
@@ -274,8 +327,6 @@ async def test_one_token_activated_twice_at_once_succeeds_exactly_once(
     async with running_service(settings) as svc:
         await svc.register("twice@example.com")
         [mail] = await mails_to(mailbox, "twice@example.com")
-        body = {"token": token_of(mail.links[0])}
-        answers = await asyncio.gather(
-            *(svc.client.post("/v1/activations", json=body) for _ in range(4))
-        )
+        token = token_of(mail.links[0])
+        answers = await asyncio.gather(*(svc.activate(token) for _ in range(4)))
     assert sorted(a.status_code for a in answers) == [200, 410, 410, 410]

@@ -137,14 +137,71 @@ async def test_oversized_chunked_body_is_413(service) -> None:
     assert response.status_code == 413
 
 
+PASSWORD = {"password": "correct horse"}
+
+
 @pytest.mark.parametrize(
-    ("payload", "field"),
-    [({}, "token"), ({"token": ""}, "token"), ({"token": "x" * 65}, "token")],
+    ("path", "payload", "field"),
+    [
+        ("/v1/activations", PASSWORD, "token"),
+        ("/v1/activations", {"token": "", **PASSWORD}, "token"),
+        ("/v1/activations", {"token": "x" * 65, **PASSWORD}, "token"),
+        ("/v1/activations", {"token": "t"}, "password"),
+        ("/v1/activations", {"token": "t", "password": ""}, "password"),
+        ("/v1/activations", {"token": "t", "password": "x" * 1025}, "password"),
+        ("/v1/credentials/verify", {"email": "not-an-address", **PASSWORD}, "email"),
+        ("/v1/credentials/verify", {"email": "a@example.com"}, "password"),
+        ("/v1/credentials/verify", {"email": "a@example.com", "password": 12}, "password"),
+        ("/v1/password-resets", {"email": "a@example.com\r\nBcc: b@example.com"}, "email"),
+        ("/v1/password-resets", {"email": "a@example.com", "locale": "fr"}, "locale"),
+        ("/v1/password-resets/complete", {"token": "t"}, "password"),
+        ("/v1/password-resets/complete", {"token": "t", "password": "pw", "x": 1}, "x"),
+        ("/v1/email-changes", {"email": "a@example.com", **PASSWORD}, "new_email"),
+        (
+            "/v1/email-changes",
+            {"email": "a@example.com", "new_email": "b@", **PASSWORD},
+            "new_email",
+        ),
+        ("/v1/email-changes/complete", {}, "token"),
+        ("/v1/email-changes/complete", {"token": "x" * 65}, "token"),
+    ],
 )
-async def test_invalid_activation_body(service, payload: dict, field: str) -> None:
-    response = await service.client.post("/v1/activations", json=payload)
-    assert response.status_code == 422
+async def test_invalid_bodies_name_the_field(service, path: str, payload: dict, field: str) -> None:
+    response = await service.client.post(path, json=payload)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+@pytest.mark.parametrize(
+    ("password", "lang", "message"),
+    [
+        ("12345678", "en", "is one of the most common passwords; choose another"),
+        ("password", "zh-CN", "是最常见的密码之一，请换一个"),
+        ("short", "en", "must be at least 8 characters"),
+        ("short", "zh-CN", "至少需要 8 个字符"),
+        ("ada@example.com", "en", "must not be the email address"),
+    ],
+)
+async def test_a_refused_password_says_why_in_the_requests_language(
+    service, password: str, lang: str, message: str
+) -> None:
+    response = await service.client.post(
+        "/v1/registrations",
+        json={"email": "ada@example.com", "password": password, "locale": lang},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "password", "message": message}]
+
+
+async def test_validation_errors_follow_accept_language(service) -> None:
+    response = await service.client.post(
+        "/v1/credentials/verify",
+        json={"email": "nobody", "password": "x"},
+        headers={"Accept-Language": "zh-CN,zh;q=0.9"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["message"].startswith("不是有效的邮箱地址")
 
 
 async def test_resend_validates_the_address(service) -> None:

@@ -25,7 +25,7 @@ from tests.support.dashboard import Panel, evaluate, render
 from tests.support.mailstate import count_mails, none_pending
 from tests.support.processes import start_regmail
 from tests.support.prometheus import Prometheus
-from tests.support.service import make_settings
+from tests.support.service import PASSWORD, make_settings
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually, free_port, wait_for_port
 
@@ -120,12 +120,14 @@ async def _activate(url: str, sink: SmtpSink, count: int) -> None:
     async with httpx.AsyncClient(base_url=url) as http:
         for link in links:
             token = httpx.URL(link).params["token"]
-            r = await http.post("/v1/activations", json={"token": token})
+            r = await http.post("/v1/activations", json={"token": token, "password": PASSWORD})
             assert r.status_code == 200, r.text
-        again = await http.post("/v1/activations", json={"token": token})
+        again = await http.post("/v1/activations", json={"token": token, "password": PASSWORD})
         assert again.status_code == 410, again.text
         for i in range(count // 4):
-            r = await http.post("/v1/activations", json={"token": f"{i:043d}"})
+            r = await http.post(
+                "/v1/activations", json={"token": f"{i:043d}", "password": PASSWORD}
+            )
             assert r.status_code == 400, r.text
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from regmail.accounts.addresses import parse_address
 from regmail.brokers.base import Ack, Message, RetryAt
-from regmail.db.tables import accounts, activation_tokens, mails, outbox
+from regmail.db.tables import account_tokens, accounts, mails, outbox
 from regmail.mail.sink import Mailbox
 from regmail.mails.attempts import Attempts, Claim, NotClaimed, Why
 from regmail.runtime import Runtime
@@ -60,11 +60,11 @@ async def test_sign_up_is_one_transaction(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr("regmail.mails.queue.insert_rows", broken_outbox)
     async with running_service(make_settings(tmp_path), worker=False) as svc:
         with pytest.raises(RuntimeError):
-            await svc.runtime.accounts.register(
+            await svc.runtime.accounts.signup.register(
                 parse_address("atomic@example.com"), "correct horse", "en"
             )
         async with svc.runtime.engine.connect() as conn:
-            for table in (accounts, activation_tokens, mails, outbox):
+            for table in (accounts, account_tokens, mails, outbox):
                 count = await conn.scalar(select(func.count()).select_from(table))
                 assert count == 0, f"{table.name} kept a row of a failed sign-up"
 

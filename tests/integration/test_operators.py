@@ -41,7 +41,7 @@ async def test_cli_lists_shows_and_replays_a_dead_mail(tmp_path: Path, smtp_sink
         # The replay carried a fresh link, and it works.
         token = _token_in(smtp_sink.dump.read_text())
         assert token not in replayed.stdout  # operators never see the token
-        activated = await svc.client.post("/v1/activations", json={"token": token})
+        activated = await svc.activate(token)
         assert activated.json() == {"email": "ops@example.com", "status": "active"}
 
         again = await regmail_cli(settings, "messages", "retry", dead.id)

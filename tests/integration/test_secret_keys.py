@@ -54,7 +54,7 @@ async def test_a_mail_dead_for_a_lost_key_replays_with_a_fresh_link(
         await svc.wait_for_rows(lambda r: r.status == "sent")
         [mail] = mailbox.all()
         token = parse_qs(urlsplit(mail.links[0]).query)["token"][0]
-        activated = await svc.client.post("/v1/activations", json={"token": token})
+        activated = await svc.activate(token)
         assert activated.status_code == 200
         # The account is active now: its activation mail has nothing left to do.
         again = await svc.client.post(f"/v1/admin/messages/{dead.id}/retry", headers=ADMIN)

@@ -82,7 +82,9 @@ async def test_serve_and_worker_processes_send_real_mail(tmp_path: Path) -> None
                 [mail] = await eventually(delivered)
                 assert mail.to == ["real@example.com"]
                 token = mail.links[0].split("token=")[1].split("&")[0]
-                activated = await client.post("/v1/activations", json={"token": token})
+                activated = await client.post(
+                    "/v1/activations", json={"token": token, "password": "correct horse"}
+                )
                 assert activated.json() == {"email": "real@example.com", "status": "active"}
                 for bearer in (ADMIN_TOKEN, WRONG_ADMIN_TOKEN):
                     headers = {"Authorization": f"Bearer {bearer}"}

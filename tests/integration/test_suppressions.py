@@ -68,6 +68,7 @@ async def test_a_hard_bounce_suppresses_until_lifted(tmp_path: Path) -> None:
             # Signing up again answers as ever, and sends nothing.
             await svc.register("ghost@example.com")
             await svc.client.post("/v1/activations/resend", json={"email": "ghost@example.com"})
+            await svc.requests_handled()
             assert len(await svc.mail_rows()) == 1
 
             cli = await regmail_cli(settings, "suppressions", "list")

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from regmail import roles
 from regmail.db.migrate import migrate
-from regmail.db.tables import mails
+from regmail.db.tables import address_requests, mails
 from regmail.mail.sink import Mailbox
 from regmail.runtime import Runtime
 from regmail.settings import Settings
@@ -25,6 +26,8 @@ TEST_DEFAULTS: dict[str, Any] = {
     "argon2_time_cost": 1,
     "signups_per_ip_per_minute": 100_000,
     "requests_per_address_per_hour": 100_000,
+    "sign_in_checks_per_ip_per_minute": 100_000,
+    "link_attempts_per_ip_per_minute": 100_000,
     "resend_cooldown_seconds": 0,
     "mails_per_address_per_hour": 1000,
     "retry_base_seconds": 0.2,
@@ -46,17 +49,42 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+PASSWORD = "correct horse"  # the password of the tests' sign-ups, unless they say otherwise
+
+
 @dataclass
 class Service:
     runtime: Runtime
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient  # from 127.0.0.1
     mailbox: Mailbox | None
+    app: FastAPI
 
-    async def register(self, email: str, password: str = "correct horse", **extra: Any) -> None:
+    def client_at(self, ip: str) -> httpx.AsyncClient:
+        """Another client of the same service, from `ip` (close it after use)."""
+        transport = httpx.ASGITransport(app=self.app, client=(ip, 50000))
+        return httpx.AsyncClient(transport=transport, base_url="http://regmail.test")
+
+    async def register(self, email: str, password: str = PASSWORD, **extra: Any) -> None:
         response = await self.client.post(
             "/v1/registrations", json={"email": email, "password": password, **extra}
         )
         assert response.status_code == 202, response.text
+
+    async def activate(self, token: str, password: str = PASSWORD) -> httpx.Response:
+        return await self.client.post(
+            "/v1/activations", json={"token": token, "password": password}
+        )
+
+    async def requests_handled(self) -> None:
+        """Once every resend and reset request answered so far is handled (its row goes in
+        the transaction that queues its mail)."""
+
+        async def probe() -> bool:
+            async with self.runtime.engine.connect() as conn:
+                left = await conn.scalar(select(func.count()).select_from(address_requests))
+            return left == 0
+
+        await eventually(probe)
 
     async def mail_rows(self) -> list[Any]:
         async with self.runtime.engine.connect() as conn:
@@ -92,6 +120,6 @@ async def running_service(
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=transport, base_url="http://regmail.test") as client,
         ):
-            yield Service(runtime, client, mailbox)
+            yield Service(runtime, client, mailbox, app)
     finally:
         await runtime.close()

@@ -3,7 +3,12 @@ import re
 
 import pytest
 
-from regmail.accounts.passwords import PasswordHashing, password_problem
+from regmail.accounts.passwords import (
+    PasswordHashing,
+    PasswordRefused,
+    check_new_password,
+    common_passwords,
+)
 from regmail.accounts.tokens import new_token, token_hash
 from regmail.settings import Settings
 
@@ -22,18 +27,67 @@ def test_token_hash_is_sha256_hex_and_not_the_token() -> None:
 
 
 @pytest.mark.parametrize(
-    ("password", "problem"),
+    ("password", "refusal"),
     [
-        ("", "must be at least 8 characters"),
-        ("1234567", "must be at least 8 characters"),
-        ("12345678", None),
+        ("", "too_short"),
+        ("1234567", "too_short"),
+        ("12345678", "common"),  # the examples: accepted before
+        ("password", "common"),
+        ("PassWord1", "common"),  # the check ignores case
+        ("ada@example.com", "is_address"),
+        ("Kx7q", None),  # 4 characters: only when the minimum allows it (below)
         ("密码密码密码密码", None),
         ("x" * 128, None),
-        ("x" * 129, "must be at most 128 characters"),
+        ("x" * 129, "too_long"),
+        ("tiger lily pond", None),
     ],
 )
-def test_password_policy(password: str, problem: str | None) -> None:
-    assert password_problem(password) == problem
+def test_password_policy(password: str, refusal: str | None) -> None:
+    minimum = 4 if password == "Kx7q" else 8
+    if refusal is None:
+        assert check_new_password(password, minimum, "ada@example.com")
+    else:
+        with pytest.raises(PasswordRefused) as refused:
+            check_new_password(password, minimum, "ada@example.com")
+        assert refused.value.code == refusal
+
+
+def test_the_local_part_of_the_address_is_refused_too() -> None:
+    with pytest.raises(PasswordRefused, match="is_address"):
+        check_new_password("Ada.Lovelace", 8, "ada.lovelace@example.com")
+
+
+def test_passwords_are_nfkc_normalised_and_counted_in_code_points() -> None:
+    # Full-width digits and a compatibility ligature become their plain forms.
+    assert check_new_password("ｐａｓｓ　ｗｏｒｄ９９", 8) == "pass word99"
+    assert check_new_password("ﬁﬁﬁﬁﬁﬁﬁx", 8) == "fififififififix"
+    with pytest.raises(PasswordRefused, match="too_short"):
+        check_new_password("é" * 7, 8)  # 7 code points, 14 bytes
+
+
+def test_the_shipped_list_holds_the_100000_most_common_passwords() -> None:
+    listed = common_passwords()
+    # 100,000 entries, some differing only in case: the lower-cased list is a little shorter.
+    assert 95_000 < len(listed) <= 100_000
+    assert {"123456", "password", "qwerty", "iloveyou", "trustno1"} <= listed
+
+
+async def test_verify_matches_only_the_password_and_costs_a_hash_for_no_account() -> None:
+    hashing = PasswordHashing(
+        Settings(_env_file=None, argon2_memory_kib=8192, argon2_time_cost=1)  # type: ignore[call-arg]
+    )
+    try:
+        encoded = await hashing.hash(check_new_password("ｔｉｇｅｒ lily pond", 8))
+        assert await hashing.verify(encoded, "tiger lily pond")  # normalised the same way
+        assert not await hashing.verify(encoded, "tiger lily pone")
+        assert not await hashing.verify(None, "tiger lily pond")
+        assert not await hashing.verify("not a hash", "tiger lily pond")
+        assert not hashing.needs_rehash(encoded)
+        stronger = PasswordHashing(Settings(_env_file=None))  # type: ignore[call-arg]
+        assert stronger.needs_rehash(encoded)
+        stronger.close()
+    finally:
+        hashing.close()
 
 
 async def test_hash_is_argon2id_with_configured_parameters() -> None:

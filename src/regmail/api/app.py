@@ -13,7 +13,17 @@ from regmail.api.http_metrics import HttpMetrics
 from regmail.api.limits import BodySizeLimit, RateLimiter
 from regmail.api.problems import document_problems, install_problem_handlers
 from regmail.api.request_ids import RequestIds
-from regmail.api.routes import activations, admin, dev, health, pages, registrations
+from regmail.api.routes import (
+    activations,
+    admin,
+    credentials,
+    dev,
+    email_changes,
+    health,
+    pages,
+    password_resets,
+    registrations,
+)
 from regmail.runtime import Runtime
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -39,12 +49,23 @@ def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.client_limiter = RateLimiter(settings.signups_per_ip_per_minute, 60.0)
     app.state.address_limiter = RateLimiter(settings.requests_per_address_per_hour, 3600.0)
+    app.state.sign_in_limiter = RateLimiter(settings.sign_in_checks_per_ip_per_minute, 60.0)
+    app.state.link_limiter = RateLimiter(settings.link_attempts_per_ip_per_minute, 60.0)
     install_problem_handlers(app)
     document_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIds)  # even a 413 carries its id
     app.add_middleware(HttpMetrics)  # outermost: it times and counts everything
-    for module in (registrations, activations, admin, health, pages):
+    for module in (
+        registrations,
+        activations,
+        credentials,
+        password_resets,
+        email_changes,
+        admin,
+        health,
+        pages,
+    ):
         app.include_router(module.router)
     if settings.dev_mode:
         app.include_router(dev.router)

@@ -12,6 +12,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
+from regmail.accounts.passwords import PasswordRefused
+from regmail.api.messages import language, localized
+
 log = structlog.get_logger(__name__)
 
 PROBLEM = "application/problem+json"
@@ -80,15 +83,22 @@ def _malformed_json(detail: str) -> Problem:
     )
 
 
-def _validation_problem(error: RequestValidationError) -> Problem:
+def _validation_problem(error: RequestValidationError, lang: str) -> Problem:
     errors = []
     for item in error.errors():
         if item.get("type") == "json_invalid":
             return _malformed_json("the request body is not valid JSON")
         loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "query")]
-        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        english = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        message = localized(str(item.get("type", "")), lang, english) or english
         errors.append({"field": ".".join(loc) or "body", "message": message})
     return field_errors(errors)
+
+
+def password_refused(refused: PasswordRefused, lang: str, field: str = "password") -> Problem:
+    """422 naming the field and the reason, in the request's language."""
+    message = localized(f"password.{refused.code}", lang, refused.code, limit=refused.limit)
+    return field_errors([{"field": field, "message": message}])
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -97,8 +107,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem.response()
 
     @app.exception_handler(RequestValidationError)
-    async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        return _validation_problem(error).response()
+    async def on_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        body = error.body if isinstance(error.body, dict) else {}
+        return _validation_problem(error, language(request, body.get("locale"))).response()
 
     @app.exception_handler(HTTPException)
     async def on_http(_: Request, error: HTTPException) -> JSONResponse:

@@ -1,32 +1,31 @@
-"""Request and response bodies, with the validation every address and password gets."""
+"""Request and response bodies. Addresses are checked here; a new password's policy needs
+the account's address and the settings, so the flows check it (accounts/passwords.py)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from regmail.accounts.addresses import MAX_ADDRESS_LENGTH, parse_address
-from regmail.accounts.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
+from regmail.accounts.passwords import MAX_INPUT_LENGTH
+from regmail.accounts.store import AccountStatus
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH
 
 Locale = Literal["en", "zh-CN"]
 
 
 def _check_address(value: str) -> str:
-    parse_address(value)
+    try:
+        parse_address(value)
+    except ValueError as error:
+        raise PydanticCustomError("email_invalid", "{detail}", {"detail": str(error)}) from None
     return value
 
 
-def _check_password(value: str) -> str:
-    problem = password_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-# The schema states the limits the validators enforce (so clients and fuzzers know them);
-# the validators keep their own messages.
+# The schema states the limits the validators enforce (so clients and fuzzers know them).
 EmailAddress = Annotated[
     str,
     Field(
@@ -38,11 +37,13 @@ EmailAddress = Annotated[
 Password = Annotated[
     str,
     Field(
+        min_length=1,
+        max_length=MAX_INPUT_LENGTH,
         examples=["correct horse battery staple"],
-        json_schema_extra={"minLength": MIN_LENGTH, "maxLength": MAX_LENGTH},
+        json_schema_extra={"format": "password"},
     ),
-    AfterValidator(_check_password),
 ]
+Token = Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)]
 
 
 class _Strict(BaseModel):
@@ -51,16 +52,43 @@ class _Strict(BaseModel):
 
 class RegistrationIn(_Strict):
     email: EmailAddress
-    password: Password
+    password: Password = Field(description="8 to 128 characters by default; not a common one")
     locale: Locale = "en"
 
 
 class ResendIn(_Strict):
     email: EmailAddress
+    locale: Locale | None = None
 
 
 class ActivationIn(_Strict):
-    token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
+    token: Token
+    password: Password = Field(description="the password chosen when signing up")
+
+
+class CredentialsIn(_Strict):
+    email: EmailAddress
+    password: Password
+
+
+class PasswordResetIn(_Strict):
+    email: EmailAddress
+    locale: Locale | None = None
+
+
+class PasswordResetCompleteIn(_Strict):
+    token: Token
+    password: Password = Field(description="the new password")
+
+
+class EmailChangeIn(_Strict):
+    email: EmailAddress
+    password: Password
+    new_email: EmailAddress
+
+
+class EmailChangeCompleteIn(_Strict):
+    token: Token
 
 
 class Accepted(BaseModel):
@@ -70,3 +98,19 @@ class Accepted(BaseModel):
 class ActivatedOut(BaseModel):
     email: str
     status: Literal["active"] = "active"
+
+
+class VerifiedOut(BaseModel):
+    account_id: str
+    email: str
+    status: AccountStatus
+
+
+class AccountOut(BaseModel):
+    id: str
+    email: str
+    status: AccountStatus
+    locale: str
+    created_at: datetime
+    activated_at: datetime | None
+    failed_sign_ins: int

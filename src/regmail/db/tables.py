@@ -58,22 +58,55 @@ accounts = Table(
     Column("email", String(320), nullable=False),
     # Lower-cased address: one account per mailbox, however the user capitalises it.
     Column("email_key", String(320), nullable=False, unique=True),
+    # Active: the password's hash. Pending: that of its latest sign-up (each sign-up's own
+    # is on its activation token, and activation takes the one it proves).
     Column("password_hash", String(255), nullable=False),
     Column("status", String(16), nullable=False),  # pending | active
     Column("locale", String(16), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("activated_at", UTCDateTime()),
+    # Failed sign-in checks in a row, from anywhere; at the limit only a reset unlocks.
+    Column("failed_sign_ins", Integer, nullable=False, default=0, server_default="0"),
 )
 
-activation_tokens = Table(
-    "activation_tokens",
+# Single-use links mailed to an account's address: activation, password reset, address
+# change. The token itself is never stored: its SHA-256 is the key.
+account_tokens = Table(
+    "account_tokens",
     metadata,
-    # SHA-256 hex of the 256-bit token: the token itself is never stored here.
     Column("token_hash", String(64), primary_key=True),
-    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False),
+    Column("purpose", String(16), nullable=False),  # activation | reset | email_change
+    Column("password_hash", String(255)),  # activation: the password of that sign-up
+    Column("new_email", String(320)),  # email_change: the address it confirms
     Column("created_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("used_at", UTCDateTime()),
+    Index(None, "account_id", "purpose"),
+)
+
+# Failed sign-in checks per address and client network (hashed together): the delay
+# before the next check grows with them; a success removes the row.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("blocked_until", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Requests that name an address (resend the activation mail, reset the password), kept
+# until handled: the answer is sent before the address is looked up, so it takes the same
+# time whoever the address belongs to, and a crash does not lose the request.
+address_requests = Table(
+    "address_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action", String(16), nullable=False),  # resend | reset
+    Column("email", String(320), nullable=False),
+    Column("locale", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 # One row per mail: its delivery state, whichever broker carries the work.

@@ -94,7 +94,9 @@ class Delivery:
         except Exception as error:
             return await self._failed(claim, classify(error))
         await self._gate.succeeded()
-        await self._attempts.record(claim, MailStatus.SENT, last_reply=reply)
+        await self._attempts.record(
+            claim, MailStatus.SENT, last_reply=reply, scrub=self._holds_secret(claim)
+        )
         report.sent(claim.id, claim.kind, claim.attempts)
         return Ack()
 
@@ -163,8 +165,18 @@ class Delivery:
         report.retrying(claim.id, claim.attempts, failure.reply)
         return RetryAt(decision, failure.reply)
 
+    def _holds_secret(self, claim: Claim) -> bool:
+        kind = self._renderer.kinds.get(claim.kind)
+        return kind.secret if kind is not None else True  # unknown: assume it does
+
     async def _dead(self, claim: Claim, reason: DeadReason, reply: str) -> Dead:
-        await self._attempts.record(claim, MailStatus.DEAD, reason=reason, last_reply=reply)
+        await self._attempts.record(
+            claim,
+            MailStatus.DEAD,
+            reason=reason,
+            last_reply=reply,
+            scrub=self._holds_secret(claim),
+        )
         report.dead(reason)
         return Dead(reason)
 

@@ -126,14 +126,18 @@ class Attempts:
         last_reply: str | None = None,
         next_attempt_at: datetime | None = None,
         give_back: bool = False,
+        scrub: bool = True,
     ) -> None:
-        """Write the outcome of `claim`'s attempt (`give_back`: the attempt is not counted).
+        """Write the outcome of `claim`'s attempt (`give_back`: the attempt is not counted;
+        `scrub`: a finished mail's payload is emptied, for it holds a secret).
 
         Riding out a short database outage: giving up too early after a 250 would let the
         lease expire and send the mail again, so keep trying for half the lease before
         leaving it to the lease.
         """
         params = _outcome(claim.id, claim.attempts, status, reason, last_reply, next_attempt_at)
+        if not scrub:
+            params.pop("payload", None)
         if give_back:
             params["attempts"] = claim.attempts - 1
         deadline = time.monotonic() + self._lease.total_seconds() / 2
@@ -250,6 +254,6 @@ def _outcome(
     if status == MailStatus.SENT:
         params["sent_at"] = now
     if status in FINISHED:
-        # The secret (the raw token) is done with either way; a replay issues a new one.
+        # A secret (a link's token) is done with either way; a replay issues a new one.
         params["payload"] = {}
     return params

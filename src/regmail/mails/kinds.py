@@ -94,6 +94,9 @@ class Kind:
     variables: Variables | None = None
     retry: RetryPolicy | None = None  # None: the deployment's (REGMAIL_RETRY_*)
     renew: Renew | None = None  # None: a replay sends the mail as it was queued
+    # The context holds a secret (a link's token): emptied once the mail is sent or dead,
+    # so a replay needs `renew` to issue a new one.
+    secret: bool = False
 
     def template(self, locale: str, part: str) -> str:
         return f"{self.name}.{locale}.{part}"

@@ -37,6 +37,8 @@ async def replay(
             raise NotReplayable(f"mail is {row.status}; only dead or retrying mails are replayed")
         renewed: dict[str, Any] = {}
         kind = queue.kinds.get(row.kind)
+        if kind is not None and kind.secret and kind.renew is None:
+            raise NotReplayable("its link went with its payload; ask for a new one")
         if kind is not None and kind.renew is not None:
             renewal = await kind.renew(conn, Replay(mail_id, row.account_id, now, settings))
             payload = queue.sealed_context(row.kind, row.locale, mail_id, renewal.context)

@@ -35,6 +35,7 @@ class DeadReason(StrEnum):
     UNKNOWN_KIND = "unknown-kind"  # no kind of that name is registered in this worker
     UNKNOWN_MAIL = "unknown-mail"  # a message named a mail that does not exist
     DELIVERY_LIMIT = "delivery-limit"  # the broker handed it out too often (crashed workers)
+    ACCOUNT_DELETED = "account-deleted"  # its account was deleted before it went out
 
 
 class OutboxStatus(StrEnum):

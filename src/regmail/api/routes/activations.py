@@ -1,15 +1,21 @@
-"""POST /v1/activations (JSON) and GET /activate (the link in the mail, HTML)."""
+"""Activation: POST /v1/activations {token, password} (JSON), and the link in the mail:
+GET /activate shows a page asking for the password (a GET changes nothing, so a mail
+scanner that opens the link activates nothing), POST /activate is its form."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
-from regmail.accounts.service import ActivationError
-from regmail.api.deps import get_runtime
-from regmail.api.pages import page_language, render_page
+from regmail.accounts.addresses import parse_address
+from regmail.accounts.passwords import MAX_INPUT_LENGTH
+from regmail.accounts.signup import WrongPassword
+from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
+from regmail.api.deps import get_runtime, limit_address, limit_client, limit_links
+from regmail.api.messages import language, localized
+from regmail.api.pages import TEXT, page_language, render_page
 from regmail.api.problems import Problem
 from regmail.api.schemas import ActivatedOut, ActivationIn
 from regmail.metrics import ACTIVATIONS
@@ -18,44 +24,51 @@ from regmail.runtime import Runtime
 router = APIRouter(tags=["activations"])
 
 # code → (HTTP status, title): 400 for a token we never issued, 410 for one that is gone.
-ERRORS = {
-    "invalid": (400, "Unknown activation token"),
-    "used": (410, "Activation token already used"),
-    "expired": (410, "Activation token expired"),
+TOKEN_ERRORS = {
+    "invalid": (400, "Unknown token"),
+    "used": (410, "Token already used"),
+    "expired": (410, "Token expired"),
+}
+TOKEN_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Unknown token, or the wrong password (`errors` names it)"},
+    410: {"description": "Token used or expired"},
+    422: {"description": "Invalid body"},
+    429: {"description": "Too many attempts from this client; see Retry-After"},
 }
 
 
-async def _activate(runtime: Runtime, token: str) -> str:
-    try:
-        activated = await runtime.accounts.activate(token)
-    except ActivationError as error:
-        ACTIVATIONS.labels(error.code).inc()
-        raise
-    ACTIVATIONS.labels("activated").inc()
-    return activated.email
+def token_problem(error: TokenError) -> Problem:
+    status, title = TOKEN_ERRORS[error.code]
+    return Problem(status, title, type_=f"/problems/token-{error.code}", extra={"code": error.code})
 
 
 @router.post(
     "/v1/activations",
     response_model=ActivatedOut,
-    responses={
-        400: {"description": "Unknown token"},
-        410: {"description": "Token used or expired"},
-        422: {"description": "Invalid body"},
-    },
-    summary="Activate an account with the token from the mail",
+    responses=TOKEN_PROBLEMS,
+    dependencies=[Depends(limit_links)],
+    summary="Activate an account: the token from the mail and the password chosen at sign-up",
 )
 async def activate(
-    body: ActivationIn, runtime: Annotated[Runtime, Depends(get_runtime)]
+    body: ActivationIn, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> ActivatedOut:
     try:
-        email = await _activate(runtime, body.token)
-    except ActivationError as error:
-        status, title = ERRORS[error.code]
+        activated = await runtime.accounts.signup.activate(body.token, body.password)
+    except TokenError as error:
+        ACTIVATIONS.labels(error.code).inc()
+        raise token_problem(error) from None
+    except WrongPassword:
+        ACTIVATIONS.labels("wrong_password").inc()
+        message = localized("password.wrong", language(request))
         raise Problem(
-            status, title, type_=f"/problems/token-{error.code}", extra={"code": error.code}
+            400,
+            "Wrong password",
+            message,
+            type_="/problems/wrong-password",
+            extra={"code": "wrong_password", "errors": [{"field": "password", "message": message}]},
         ) from None
-    return ActivatedOut(email=email)
+    ACTIVATIONS.labels("activated").inc()
+    return ActivatedOut(email=activated.email)
 
 
 @router.get("/activate", response_class=HTMLResponse, include_in_schema=False)
@@ -64,10 +77,72 @@ async def activate_page(
     runtime: Annotated[Runtime, Depends(get_runtime)],
     token: Annotated[str, Query()] = "",
 ) -> HTMLResponse:
+    """Reads the token's state; changes nothing."""
     lang = page_language(request)
+    limit_links(request)
+    return await _link_page(request, runtime, token[:MAX_TOKEN_LENGTH], lang)
+
+
+async def _link_page(
+    request: Request, runtime: Runtime, token: str, lang: str, error: str | None = None
+) -> HTMLResponse:
+    link = await runtime.accounts.links.state(token, Purpose.ACTIVATION)
+    state = "active" if link.state == "used" and link.account_status == "active" else link.state
+    status = {"live": 200, "active": 200, "invalid": 400}.get(state, 410)
+    if error is not None:
+        status = 400
+    return render_page(
+        request,
+        "activate.html",
+        lang,
+        status,
+        state=state,
+        email=link.email,
+        token=token,
+        error=error,
+    )
+
+
+@router.post("/activate", response_class=HTMLResponse, include_in_schema=False)
+async def activate_form(
+    request: Request,
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    token: Annotated[str, Form(max_length=MAX_TOKEN_LENGTH)] = "",
+    password: Annotated[str, Form(max_length=MAX_INPUT_LENGTH)] = "",
+    locale: Annotated[str, Form(max_length=16)] = "en",
+) -> HTMLResponse:
+    lang = page_language(request, locale)
+    limit_links(request)
     try:
-        email = await _activate(runtime, token)
-    except ActivationError as error:
-        status, _ = ERRORS[error.code]
-        return render_page(request, "activate.html", lang, status=status, error=error.code)
-    return render_page(request, "activate.html", lang, email=email)
+        activated = await runtime.accounts.signup.activate(token, password)
+    except TokenError as error:
+        ACTIVATIONS.labels(error.code).inc()
+        return await _link_page(request, runtime, token, lang)
+    except WrongPassword:
+        ACTIVATIONS.labels("wrong_password").inc()
+        message = localized("password.wrong", lang)
+        return await _link_page(request, runtime, token, lang, error=message)
+    ACTIVATIONS.labels("activated").inc()
+    return render_page(request, "activate.html", lang, state="done", email=activated.email)
+
+
+@router.post("/resend", response_class=HTMLResponse, include_in_schema=False)
+async def resend_form(
+    request: Request,
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    email: Annotated[str, Form(max_length=320)] = "",
+    locale: Annotated[str, Form(max_length=16)] = "en",
+) -> HTMLResponse:
+    """The expired link's page: a new activation link (answered like the JSON resend)."""
+    lang = page_language(request, locale)
+    t = TEXT[lang]
+    try:
+        address = parse_address(email)
+    except ValueError as error:
+        return render_page(
+            request, "notice.html", lang, 422, title=t["error_form"], body=str(error)
+        )
+    limit_client(request)
+    limit_address(request, address)
+    await runtime.accounts.request_resend(address, lang)
+    return render_page(request, "notice.html", lang, title=t["resent_title"], body=t["resent_body"])

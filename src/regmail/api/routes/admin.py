@@ -1,4 +1,5 @@
-"""The admin API (Bearer REGMAIL_ADMIN_TOKEN): inspect and replay mails."""
+"""The admin API (Bearer REGMAIL_ADMIN_TOKEN): inspect and replay mails; look up and delete
+accounts; suppressions."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query
 
+from regmail.accounts.addresses import parse_address
 from regmail.api.deps import get_runtime
 from regmail.api.problems import Problem, field_errors
+from regmail.api.schemas import AccountOut
 from regmail.mails.kinds import NotReplayable
 from regmail.mails.replay import replay
 from regmail.mails.status import DeadReason, MailStatus
 from regmail.mails.suppressions import lift, list_suppressions
 from regmail.mails.views import MailFilter, count_by_status, get_mail, list_mails, parse_since
+from regmail.metrics import ACCOUNT_CHANGES
 from regmail.runtime import Runtime
 
 
@@ -32,7 +36,7 @@ def require_admin(
 
 ADMIN_PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or wrong Bearer token"},
-    404: {"description": "No such mail, or the admin API is disabled"},
+    404: {"description": "No such mail or account, or the admin API is disabled"},
     503: {"description": "Database unavailable; retry"},
 }
 router = APIRouter(
@@ -110,3 +114,45 @@ async def lift_suppression(
 ) -> None:
     if not await lift(runtime.engine, address):
         raise Problem(404, "No such suppression")
+
+
+@router.get(
+    "/accounts",
+    summary="The account of an address (a list of none or one)",
+    response_model=list[AccountOut],
+)
+async def find_accounts(
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+    email: Annotated[str, Query(max_length=320)],
+) -> list[AccountOut]:
+    try:
+        address = parse_address(email)
+    except ValueError as error:
+        raise field_errors([{"field": "email", "message": str(error)}]) from None
+    account = await runtime.accounts.admin.find(address)
+    return [AccountOut(**account.as_json())] if account is not None else []
+
+
+@router.get("/accounts/{account_id}", summary="One account", response_model=AccountOut)
+async def get_account(
+    account_id: Annotated[str, Path(max_length=36)],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> AccountOut:
+    account = await runtime.accounts.admin.get(account_id)
+    if account is None:
+        raise Problem(404, "No such account")
+    return AccountOut(**account.as_json())
+
+
+@router.delete(
+    "/accounts/{account_id}",
+    status_code=204,
+    summary="Delete an account, its links and its mails' payloads (unsent mail is not sent)",
+)
+async def delete_account(
+    account_id: Annotated[str, Path(max_length=36)],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> None:
+    if not await runtime.accounts.admin.delete(account_id):
+        raise Problem(404, "No such account")
+    ACCOUNT_CHANGES.labels("deleted").inc()

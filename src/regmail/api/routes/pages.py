@@ -9,7 +9,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from regmail.accounts.addresses import parse_address
+from regmail.accounts.passwords import MAX_INPUT_LENGTH, PasswordRefused
 from regmail.api.deps import get_runtime, limit_address, limit_client
+from regmail.api.messages import localized
 from regmail.api.pages import TEXT, page_language, render_page
 from regmail.api.problems import Problem
 from regmail.api.schemas import RegistrationIn
@@ -28,39 +30,40 @@ async def signup_submit(
     request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],
     email: Annotated[str, Form(max_length=320)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
+    password: Annotated[str, Form(max_length=MAX_INPUT_LENGTH)] = "",
     locale: Annotated[str, Form(max_length=16)] = "en",
 ) -> HTMLResponse:
     lang = page_language(request, locale)
-    errors: dict[str, str] = {}
     try:
         body = RegistrationIn(email=email, password=password, locale=lang)  # type: ignore[arg-type]
     except ValidationError as error:
-        for item in error.errors():
-            errors[str(item["loc"][0])] = item["msg"].removeprefix("Value error, ")
-        return render_page(
-            request,
-            "signup.html",
-            lang,
-            status=422,
-            errors=errors,
-            email=email,
-            form_error=None,
-        )
+        errors = {
+            str(item["loc"][0]): localized(item["type"], lang, item["msg"])
+            for item in error.errors()
+        }
+        return _form(request, lang, 422, errors, email)
     try:
         limit_client(request)
         address = parse_address(body.email)
         limit_address(request, address)
-        await runtime.accounts.register(address, body.password, body.locale)
+        await runtime.accounts.signup.register(address, body.password, body.locale)
+    except PasswordRefused as refused:
+        message = localized(f"password.{refused.code}", lang, refused.code, limit=refused.limit)
+        return _form(request, lang, 422, {"password": message}, email)
     except Problem as problem:
         key = "error_rate" if problem.status == 429 else "error_unavailable"
-        return render_page(
-            request,
-            "signup.html",
-            lang,
-            status=problem.status,
-            errors={},
-            email=email,
-            form_error=TEXT[lang][key],
-        )
+        return _form(request, lang, problem.status, {}, email, TEXT[lang][key])
     return render_page(request, "signup.html", lang, accepted=True, errors={})
+
+
+def _form(
+    request: Request,
+    lang: str,
+    status: int,
+    errors: dict[str, str],
+    email: str,
+    form_error: str | None = None,
+) -> HTMLResponse:
+    return render_page(
+        request, "signup.html", lang, status, errors=errors, email=email, form_error=form_error
+    )

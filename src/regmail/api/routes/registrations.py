@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
 from regmail.accounts.addresses import parse_address
+from regmail.accounts.passwords import PasswordRefused
 from regmail.api.deps import get_runtime, limit_address, limit_client
+from regmail.api.messages import language
+from regmail.api.problems import password_refused
 from regmail.api.schemas import Accepted, RegistrationIn, ResendIn
 from regmail.runtime import Runtime
 
 router = APIRouter(tags=["registrations"])
 
-PROBLEMS = {
+PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed JSON"},
     413: {"description": "Body too large"},
-    422: {"description": "A field is invalid; `errors` names it"},
+    422: {
+        "description": "A field is invalid (the password too short, common, …); `errors` names it"
+    },
     429: {"description": "Too many requests from this client or for this address; see Retry-After"},
     503: {"description": "Database unavailable; retry"},
 }
@@ -26,7 +31,7 @@ PROBLEMS = {
     "/v1/registrations",
     status_code=202,
     response_model=Accepted,
-    responses=PROBLEMS,  # type: ignore[arg-type]
+    responses=PROBLEMS,
     dependencies=[Depends(limit_client)],
     summary="Sign up; the activation mail follows",
 )
@@ -34,11 +39,15 @@ async def register(
     body: RegistrationIn, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> Accepted:
     """Answers the same 202 for a new address and a known one, so addresses cannot be probed.
-    A known pending address gets its activation mail again (rate-limited); a known active
-    one gets an "you already have an account" mail."""
+    Each sign-up for a pending address gets an activation link of its own, bound to its own
+    password (rate-limited); a known active address gets an "you already have an account"
+    mail."""
     address = parse_address(body.email)
     limit_address(request, address)
-    await runtime.accounts.register(address, body.password, body.locale)
+    try:
+        await runtime.accounts.signup.register(address, body.password, body.locale)
+    except PasswordRefused as refused:
+        raise password_refused(refused, body.locale) from None
     return Accepted()
 
 
@@ -46,7 +55,7 @@ async def register(
     "/v1/activations/resend",
     status_code=202,
     response_model=Accepted,
-    responses=PROBLEMS,  # type: ignore[arg-type]
+    responses=PROBLEMS,
     dependencies=[Depends(limit_client)],
     tags=["activations"],
     summary="Send the activation mail again",
@@ -54,8 +63,9 @@ async def register(
 async def resend(
     body: ResendIn, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> Accepted:
-    """Always 202. Only a pending account gets a mail, within the per-address limits."""
+    """Always 202, in the same time for any address: a pending account gets its activation
+    mail again (within the per-address limits), looked up after the answer."""
     address = parse_address(body.email)
     limit_address(request, address)
-    await runtime.accounts.resend(address)
+    await runtime.accounts.request_resend(address, language(request, body.locale))
     return Accepted()

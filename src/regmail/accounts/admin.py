@@ -1,0 +1,83 @@
+"""Operators' view of accounts (look up, show, delete) and the housekeeping that deletes
+what is not worth keeping: pending accounts never activated, old sign-in failure counts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from regmail.accounts import store, throttle, tokens
+from regmail.accounts.addresses import Address
+from regmail.accounts.store import Account
+from regmail.clock import utcnow
+from regmail.db.engine import DATABASE_ERRORS
+from regmail.mails.purge import forget_account
+
+log = structlog.get_logger(__name__)
+
+BATCH = 500
+HOUSEKEEPING_SECONDS = 3600.0
+FAILURES_KEPT = timedelta(days=1)  # longer than any sign-in delay
+
+
+class AccountAdmin:
+    def __init__(self, engine: AsyncEngine, pending_days: int) -> None:
+        self._engine = engine
+        self._pending_days = pending_days
+
+    async def find(self, address: Address) -> Account | None:
+        async with self._engine.connect() as conn:
+            return await store.by_key(conn, address.key)
+
+    async def get(self, account_id: str) -> Account | None:
+        async with self._engine.connect() as conn:
+            return await store.by_id(conn, account_id)
+
+    async def delete(self, account_id: str) -> bool:
+        """The account, its tokens and its mails' payloads; whether there was one."""
+        async with self._engine.begin() as conn:
+            if await store.by_id(conn, account_id) is None:
+                return False
+            await _delete(conn, [account_id], utcnow())
+        log.info("account_deleted", account_id=account_id)
+        return True
+
+    async def purge(self, now: datetime) -> int:
+        """Pending accounts older than `pending_days` (0: kept), and stale failure counts;
+        a batch per transaction. How many accounts went."""
+        purged = 0
+        while self._pending_days > 0:
+            async with self._engine.begin() as conn:
+                before = now - timedelta(days=self._pending_days)
+                ids = await store.pending_before(conn, before, BATCH)
+                if ids:
+                    await _delete(conn, ids, now)
+            purged += len(ids)
+            if len(ids) < BATCH:
+                break
+        async with self._engine.begin() as conn:
+            await throttle.purge_before(conn, now - FAILURES_KEPT)
+        return purged
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Purge once an hour until `stop`."""
+        while not stop.is_set():
+            try:
+                purged = await self.purge(utcnow())
+                if purged:
+                    log.info("pending_accounts_purged", count=purged)
+            except DATABASE_ERRORS as error:  # the next round tries again
+                log.warning("account_purge_failed", error=repr(error))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), HOUSEKEEPING_SECONDS)
+
+
+async def _delete(conn: AsyncConnection, account_ids: Collection[str], now: datetime) -> None:
+    await forget_account(conn, account_ids, now)
+    await tokens.delete_for(conn, account_ids)
+    await store.delete_accounts(conn, account_ids)

@@ -1,0 +1,160 @@
+"""The accounts table: every statement on it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Row, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from regmail.accounts.addresses import Address
+from regmail.db.tables import accounts
+
+
+class AccountStatus(StrEnum):
+    PENDING = "pending"  # signed up, not yet activated
+    ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    email: str
+    password_hash: str
+    status: AccountStatus
+    locale: str
+    created_at: datetime
+    activated_at: datetime | None
+    failed_sign_ins: int
+
+    def as_json(self) -> dict[str, Any]:
+        """What an operator or the host application sees (never the hash)."""
+        return {
+            "id": self.id,
+            "email": self.email,
+            "status": self.status,
+            "locale": self.locale,
+            "created_at": self.created_at.isoformat(),
+            "activated_at": self.activated_at.isoformat() if self.activated_at else None,
+            "failed_sign_ins": self.failed_sign_ins,
+        }
+
+
+async def by_key(conn: AsyncConnection, key: str) -> Account | None:
+    """The account of an address (`Address.key`)."""
+    row = (await conn.execute(select(accounts).where(accounts.c.email_key == key))).first()
+    return _account(row) if row is not None else None
+
+
+async def by_id(conn: AsyncConnection, account_id: str) -> Account | None:
+    row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+    return _account(row) if row is not None else None
+
+
+async def create(
+    conn: AsyncConnection, address: Address, password_hash: str, locale: str, now: datetime
+) -> str:
+    """A pending account; IntegrityError if the address has one already."""
+    account_id = str(uuid.uuid4())
+    await conn.execute(
+        accounts.insert().values(
+            id=account_id,
+            email=address.display,
+            email_key=address.key,
+            password_hash=password_hash,
+            status=AccountStatus.PENDING,
+            locale=locale,
+            created_at=now,
+            failed_sign_ins=0,
+        )
+    )
+    return account_id
+
+
+async def set_password(
+    conn: AsyncConnection, account_id: str, password_hash: str, now: datetime, activate: bool
+) -> None:
+    """A new password; with `activate`, a pending account becomes active with it. Failed
+    sign-ins are forgotten either way."""
+    values: dict[str, Any] = {"password_hash": password_hash, "failed_sign_ins": 0}
+    if activate:
+        await conn.execute(
+            update(accounts)
+            .where(accounts.c.id == account_id, accounts.c.status == AccountStatus.PENDING)
+            .values(status=AccountStatus.ACTIVE, activated_at=now)
+        )
+    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
+async def set_pending_password(conn: AsyncConnection, account_id: str, password_hash: str) -> None:
+    """A pending account's latest sign-up: its password is the one a sign-in check knows."""
+    await conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id, accounts.c.status == AccountStatus.PENDING)
+        .values(password_hash=password_hash)
+    )
+
+
+async def rehash(conn: AsyncConnection, account_id: str, old_hash: str, new_hash: str) -> None:
+    """The same password under today's argon2 parameters (unless it changed meanwhile)."""
+    await conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id, accounts.c.password_hash == old_hash)
+        .values(password_hash=new_hash)
+    )
+
+
+async def record_failed_sign_in(conn: AsyncConnection, account_id: str) -> None:
+    await conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(failed_sign_ins=accounts.c.failed_sign_ins + 1)
+    )
+
+
+async def clear_failed_sign_ins(conn: AsyncConnection, account_id: str) -> None:
+    await conn.execute(
+        update(accounts).where(accounts.c.id == account_id).values(failed_sign_ins=0)
+    )
+
+
+async def change_address(conn: AsyncConnection, account_id: str, address: Address) -> None:
+    """IntegrityError if another account has the address by now."""
+    await conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id)
+        .values(email=address.display, email_key=address.key)
+    )
+
+
+async def delete_accounts(conn: AsyncConnection, account_ids: Collection[str]) -> None:
+    await conn.execute(delete(accounts).where(accounts.c.id.in_(account_ids)))
+
+
+async def pending_before(conn: AsyncConnection, before: datetime, limit: int) -> list[str]:
+    """Pending accounts created before `before` (never activated in time)."""
+    query = (
+        select(accounts.c.id)
+        .where(accounts.c.status == AccountStatus.PENDING, accounts.c.created_at < before)
+        .limit(limit)
+    )
+    return list(await conn.scalars(query))
+
+
+def _account(row: Row[Any]) -> Account:
+    r = row._mapping
+    return Account(
+        r["id"],
+        r["email"],
+        r["password_hash"],
+        AccountStatus(r["status"]),
+        r["locale"],
+        r["created_at"],
+        r["activated_at"],
+        r["failed_sign_ins"],
+    )
