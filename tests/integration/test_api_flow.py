@@ -330,3 +330,21 @@ async def test_one_token_activated_twice_at_once_succeeds_exactly_once(
         token = token_of(mail.links[0])
         answers = await asyncio.gather(*(svc.activate(token) for _ in range(4)))
     assert sorted(a.status_code for a in answers) == [200, 410, 410, 410]
+
+
+async def test_made_up_tokens_cost_a_read_and_are_limited_per_client(tmp_path: Path) -> None:
+    """Tried at speed, a made-up token is refused without the write lock: here another
+    connection holds SQLite's one write lock all along, and the answers still come at once
+    (before, each attempt waited out the lock's 10 s timeout for a 503)."""
+    settings = make_settings(tmp_path, link_attempts_per_ip_per_minute=5)
+    async with (
+        running_service(settings, worker=False) as svc,
+        svc.runtime.engine.begin() as holding,  # BEGIN IMMEDIATE: the write lock
+    ):
+        await holding.execute(update(accounts).values(locale="en"))
+        started = time.monotonic()
+        answers = [await svc.activate(f"{i:043d}") for i in range(6)]
+        elapsed = time.monotonic() - started
+    assert [a.status_code for a in answers] == [400] * 5 + [429]
+    assert int(answers[-1].headers["retry-after"]) >= 1
+    assert elapsed < 5, f"{elapsed:.1f} s: the attempts waited for the write lock"

@@ -80,6 +80,7 @@ async def test_a_hard_bounce_suppresses_until_lifted(tmp_path: Path) -> None:
             assert again.returncode == 1
 
             await svc.client.post("/v1/activations/resend", json={"email": "ghost@example.com"})
+            await svc.requests_handled()
             rows = await svc.wait_for_rows(lambda r: r.status in ("sent", "dead"))
             assert sorted(r.status for r in rows) == ["dead", "sent"]
             assert [m.to for m in mailbox.all()] == [["ghost@example.com"]]

@@ -15,7 +15,7 @@ from regmail.accounts import store, throttle, tokens
 from regmail.accounts.addresses import Address
 from regmail.accounts.store import Account
 from regmail.clock import utcnow
-from regmail.db.engine import DATABASE_ERRORS
+from regmail.db.engine import DATABASE_ERRORS, readonly
 from regmail.mails.purge import forget_account
 
 log = structlog.get_logger(__name__)
@@ -28,14 +28,15 @@ FAILURES_KEPT = timedelta(days=1)  # longer than any sign-in delay
 class AccountAdmin:
     def __init__(self, engine: AsyncEngine, pending_days: int) -> None:
         self._engine = engine
+        self._reads = readonly(engine)  # look-ups take no write lock
         self._pending_days = pending_days
 
     async def find(self, address: Address) -> Account | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return await store.by_key(conn, address.key)
 
     async def get(self, account_id: str) -> Account | None:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             return await store.by_id(conn, account_id)
 
     async def delete(self, account_id: str) -> bool:

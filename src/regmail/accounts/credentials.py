@@ -22,6 +22,7 @@ from regmail.accounts.addresses import Address
 from regmail.accounts.passwords import PasswordHashing, normalize
 from regmail.accounts.store import Account, AccountStatus
 from regmail.clock import utcnow
+from regmail.db.engine import readonly
 
 MAX_CONSECUTIVE_FAILURES = 100
 
@@ -46,13 +47,14 @@ class Verified:
 class Credentials:
     def __init__(self, engine: AsyncEngine, hashing: PasswordHashing) -> None:
         self._engine = engine
+        self._reads = readonly(engine)  # look-ups take no write lock
         self._hashing = hashing
 
     async def check(self, address: Address, password: str, client: str) -> Account:
         """The account whose password this is (pending or not); CredentialsRefused if none."""
         now = utcnow()
         key = throttle.throttle_key(address.key, client)
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             failures, blocked_until = await throttle.current(conn, key)
             account = await store.by_key(conn, address.key)
         if blocked_until is not None and blocked_until > now:

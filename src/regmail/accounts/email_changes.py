@@ -22,6 +22,7 @@ from regmail.accounts.mailing import AccountMail
 from regmail.accounts.store import AccountStatus
 from regmail.accounts.tokens import Purpose, TokenError
 from regmail.clock import utcnow
+from regmail.db.engine import readonly
 from regmail.settings import Settings
 
 
@@ -45,6 +46,7 @@ class EmailChanges:
         mail: AccountMail,
     ) -> None:
         self._engine = engine
+        self._reads = readonly(engine)  # look-ups take no write lock
         self._credentials = credentials
         self._settings = settings
         self._mail = mail
@@ -97,7 +99,7 @@ class EmailChanges:
     async def complete(self, token: str) -> AddressChanged:
         """TokenError or AddressTaken, else the account has its new address."""
         now = utcnow()
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             found = await tokens.live(conn, token, Purpose.EMAIL_CHANGE, now)
             account = await store.by_id(conn, found.account_id)
         if account is None or account.status != AccountStatus.ACTIVE or found.new_email is None:

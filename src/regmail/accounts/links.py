@@ -10,6 +10,7 @@ from regmail.accounts import store, tokens
 from regmail.accounts.store import AccountStatus
 from regmail.accounts.tokens import Purpose, TokenError
 from regmail.clock import utcnow
+from regmail.db.engine import readonly
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,10 @@ class LinkState:
 class Links:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._reads = readonly(engine)  # look-ups take no write lock
 
     async def state(self, token: str, purpose: Purpose) -> LinkState:
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             try:
                 found = await tokens.find(conn, token, purpose)
             except TokenError:

@@ -4,16 +4,20 @@ before the address is looked up.
 Looking the address up and queueing its mail inside the request would make the answer
 measurably slower for an address that has an account (a token and a mail are written)
 than for one that has none. So the request only stores `(action, address, locale)`, the
-same one insert for every address, and answers 202; the same process then handles the row
-at once, in a transaction that deletes it, looks the address up and queues what is due.
-A process that dies in between leaves the row, and any API process's sweep handles it
-later: nothing is lost, and the delete makes each request handled once.
+same one insert for every address, and answers 202; the same process then handles the row,
+in a transaction that deletes it, looks the address up and queues what is due. It waits a
+random fraction of a second first: handled at once, a known address's writes would slow
+the requester's very next request (on SQLite they take the one write lock), and that
+would tell what the answer does not. A process that dies in between leaves the row, and
+any API process's sweep handles it later: nothing is lost, and the delete makes each
+request handled once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,13 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from regmail.accounts.addresses import Address, parse_address
 from regmail.clock import utcnow
-from regmail.db.engine import DATABASE_ERRORS
+from regmail.db.engine import DATABASE_ERRORS, readonly
 from regmail.db.tables import address_requests
 from regmail.mails.queue import MailQueue
 
 log = structlog.get_logger(__name__)
 
 SWEEP_SECONDS = 30.0  # how often, and after how long, rows left by a dead process are taken
+JITTER_SECONDS = 0.5  # a request is handled after a random wait up to this long
 
 
 class Action(StrEnum):
@@ -55,6 +60,7 @@ class AddressRequests:
         self, engine: AsyncEngine, queue: MailQueue, handlers: Mapping[Action, Handler]
     ) -> None:
         self._engine = engine
+        self._reads = readonly(engine)  # look-ups take no write lock
         self._queue = queue
         self._handlers = handlers
         self._handling: set[asyncio.Task[None]] = set()
@@ -94,6 +100,7 @@ class AddressRequests:
         self._queue.committed(mail_id)
 
     async def _handle_quietly(self, request_id: int) -> None:
+        await asyncio.sleep(secrets.randbelow(int(JITTER_SECONDS * 1000)) / 1000)
         try:
             await self.handle(request_id)
         except DATABASE_ERRORS as error:  # the row stays; a sweep handles it
@@ -102,7 +109,7 @@ class AddressRequests:
     async def sweep(self) -> int:
         """Handle rows older than a sweep interval (their process died); how many."""
         before = utcnow() - timedelta(seconds=SWEEP_SECONDS)
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             ids = list(
                 await conn.scalars(
                     select(address_requests.c.id)

@@ -23,6 +23,7 @@ from regmail.accounts.requests import AddressRequest
 from regmail.accounts.store import AccountStatus
 from regmail.accounts.tokens import Purpose, TokenError
 from regmail.clock import utcnow
+from regmail.db.engine import readonly
 from regmail.settings import Settings
 
 
@@ -38,6 +39,7 @@ class PasswordResets:
         self, engine: AsyncEngine, hashing: PasswordHashing, settings: Settings, mail: AccountMail
     ) -> None:
         self._engine = engine
+        self._reads = readonly(engine)  # look-ups take no write lock
         self._hashing = hashing
         self._settings = settings
         self._mail = mail
@@ -68,7 +70,7 @@ class PasswordResets:
     async def complete(self, token: str, password: str) -> PasswordSet:
         """TokenError or PasswordRefused, else the password is set."""
         now = utcnow()
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             found = await tokens.live(conn, token, Purpose.RESET, now)
             account = await store.by_id(conn, found.account_id)
         if account is None:

@@ -27,6 +27,7 @@ from regmail.accounts.requests import AddressRequest
 from regmail.accounts.store import AccountStatus
 from regmail.accounts.tokens import Purpose, TokenError
 from regmail.clock import utcnow
+from regmail.db.engine import readonly
 from regmail.settings import Settings
 
 # Pending sign-ups whose password an activation tries beside the clicked link's own; the
@@ -49,6 +50,7 @@ class SignUp:
         self, engine: AsyncEngine, hashing: PasswordHashing, settings: Settings, mail: AccountMail
     ) -> None:
         self._engine = engine
+        self._reads = readonly(engine)  # look-ups take no write lock
         self._hashing = hashing
         self._settings = settings
         self._mail = mail
@@ -138,7 +140,7 @@ class SignUp:
         """TokenError (invalid, used, expired) or WrongPassword, else the account is active."""
         now = utcnow()
         # Read first: a made-up or spent token costs a read, never the write lock.
-        async with self._engine.connect() as conn:
+        async with self._reads.connect() as conn:
             clicked = await tokens.live(conn, token, Purpose.ACTIVATION, now)
             account = await store.by_id(conn, clicked.account_id)
             others = await tokens.live_activations(

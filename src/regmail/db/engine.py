@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from regmail.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "regmail_read_only"  # an execution option: see readonly()
 DB_TIMEOUT_SECONDS = 5.0
 # What a database that is down, restarting or locked raises, whichever layer notices.
 DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError, asyncpg.PostgresError)
@@ -33,6 +34,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=DB_TIMEOUT_SECONDS,
         connect_args={"timeout": DB_TIMEOUT_SECONDS, "command_timeout": 30},
     )
+
+
+def readonly(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool) for transactions that only read: on SQLite they take no
+    write lock, so a read (a made-up token's look-up, say) never waits behind a writer."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def asyncpg_dsn(engine: AsyncEngine) -> str:
@@ -56,4 +63,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def on_begin(conn: Connection) -> None:
         # SQLite has one writer. Taking the write lock at BEGIN means a transaction waits
         # (busy_timeout) instead of failing with SQLITE_BUSY when it upgrades a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that only reads (`readonly`) needs no lock: WAL lets it run beside
+        # the writer.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from regmail.accounts.addresses import parse_address
-from regmail.accounts.passwords import MAX_INPUT_LENGTH, PasswordRefused
+from regmail.accounts.passwords import MAX_INPUT_LENGTH, PasswordRefused, check_new_password
 from regmail.api.deps import get_runtime, limit_address, limit_client
 from regmail.api.messages import localized
 from regmail.api.pages import TEXT, page_language, render_page
@@ -34,26 +34,34 @@ async def signup_submit(
     locale: Annotated[str, Form(max_length=16)] = "en",
 ) -> HTMLResponse:
     lang = page_language(request, locale)
-    try:
-        body = RegistrationIn(email=email, password=password, locale=lang)  # type: ignore[arg-type]
-    except ValidationError as error:
-        errors = {
-            str(item["loc"][0]): localized(item["type"], lang, item["msg"])
-            for item in error.errors()
-        }
+    errors = _field_errors(email, password, lang, runtime.settings.password_min_length)
+    if errors:
         return _form(request, lang, 422, errors, email)
     try:
         limit_client(request)
-        address = parse_address(body.email)
+        address = parse_address(email)
         limit_address(request, address)
-        await runtime.accounts.signup.register(address, body.password, body.locale)
-    except PasswordRefused as refused:
-        message = localized(f"password.{refused.code}", lang, refused.code, limit=refused.limit)
-        return _form(request, lang, 422, {"password": message}, email)
+        await runtime.accounts.signup.register(address, password, lang)
     except Problem as problem:
         key = "error_rate" if problem.status == 429 else "error_unavailable"
         return _form(request, lang, problem.status, {}, email, TEXT[lang][key])
     return render_page(request, "signup.html", lang, accepted=True, errors={})
+
+
+def _field_errors(email: str, password: str, lang: str, min_length: int) -> dict[str, str]:
+    """Every field's error at once (the password's too, when the address is wrong)."""
+    errors: dict[str, str] = {}
+    try:
+        RegistrationIn(email=email, password=password, locale=lang)  # type: ignore[arg-type]
+    except ValidationError as error:
+        for item in error.errors():
+            errors[str(item["loc"][0])] = localized(item["type"], lang, item["msg"])
+    try:
+        check_new_password(password, min_length, None if "email" in errors else email)
+    except PasswordRefused as refused:
+        message = localized(f"password.{refused.code}", lang, refused.code, limit=refused.limit)
+        errors["password"] = message
+    return errors
 
 
 def _form(
