@@ -38,6 +38,15 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+# What any JSON-body operation can answer besides its own: for the OpenAPI document.
+BODY_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed JSON"},
+    413: {"description": "Body too large"},
+    422: {"description": "A field is invalid; `errors` names it"},
+    503: {"description": "Database unavailable; retry"},
+}
+
+
 class Problem(Exception):
     def __init__(
         self,

@@ -16,7 +16,7 @@ from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
 from regmail.api.deps import get_runtime, limit_address, limit_client, limit_links
 from regmail.api.messages import language, localized
 from regmail.api.pages import TEXT, page_language, render_page
-from regmail.api.problems import Problem
+from regmail.api.problems import BODY_PROBLEMS, Problem
 from regmail.api.schemas import ActivatedOut, ActivationIn
 from regmail.metrics import ACTIVATIONS
 from regmail.runtime import Runtime
@@ -30,9 +30,9 @@ TOKEN_ERRORS = {
     "expired": (410, "Token expired"),
 }
 TOKEN_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Unknown token, or the wrong password (`errors` names it)"},
+    **BODY_PROBLEMS,
+    400: {"description": "Malformed JSON, an unknown token, or the wrong password (`errors`)"},
     410: {"description": "Token used or expired"},
-    422: {"description": "Invalid body"},
     429: {"description": "Too many attempts from this client; see Retry-After"},
 }
 

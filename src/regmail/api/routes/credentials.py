@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from regmail.accounts.addresses import parse_address
 from regmail.accounts.credentials import CredentialsRefused
 from regmail.api.deps import client_ip, get_runtime, limit_sign_in_checks
-from regmail.api.problems import Problem
+from regmail.api.problems import BODY_PROBLEMS, Problem
 from regmail.api.schemas import CredentialsIn, VerifiedOut
 from regmail.metrics import SIGN_IN_CHECKS
 from regmail.runtime import Runtime
@@ -28,9 +28,9 @@ REFUSALS = {
     "throttled": (429, "Too many failed attempts; try again later"),
 }
 CREDENTIAL_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    **BODY_PROBLEMS,
     401: {"description": "Unknown address or wrong password (one answer for both)"},
     403: {"description": "The right password, but the account is not activated yet"},
-    422: {"description": "Invalid body"},
     423: {
         "description": "The right password, but 100 failures in a row locked the account "
         "until its password is reset"

@@ -10,20 +10,18 @@ from regmail.accounts.addresses import parse_address
 from regmail.accounts.passwords import PasswordRefused
 from regmail.api.deps import get_runtime, limit_address, limit_client
 from regmail.api.messages import language
-from regmail.api.problems import password_refused
+from regmail.api.problems import BODY_PROBLEMS, password_refused
 from regmail.api.schemas import Accepted, RegistrationIn, ResendIn
 from regmail.runtime import Runtime
 
 router = APIRouter(tags=["registrations"])
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Malformed JSON"},
-    413: {"description": "Body too large"},
+    **BODY_PROBLEMS,
     422: {
         "description": "A field is invalid (the password too short, common, …); `errors` names it"
     },
     429: {"description": "Too many requests from this client or for this address; see Retry-After"},
-    503: {"description": "Database unavailable; retry"},
 }
 
 
