@@ -177,6 +177,13 @@ class Settings(BaseSettings):
         description="Shortest password accepted, in characters after NFKC normalisation. NIST "
         "SP 800-63B rev. 4 asks 15 for a password that is the only factor, 8 beside another.",
     )
+    address_request_jitter_seconds: float = Field(
+        0.5,
+        ge=0,
+        description="A resend or reset request is handled after a random wait of up to this "
+        "long (its answer came first): a known address's writes then do not slow the "
+        "requester's next request, which would tell that it is known.",
+    )
     app_url: str | None = Field(
         None,
         description='Your application: the pages link there ("Continue") after an '

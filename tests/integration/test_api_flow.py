@@ -7,7 +7,7 @@ import statistics
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
@@ -15,12 +15,9 @@ from regmail.accounts.addresses import parse_address
 from regmail.clock import utcnow
 from regmail.db.tables import account_tokens, accounts
 from regmail.mail.sink import Mailbox
+from tests.support.accounts import token_of
 from tests.support.service import Service, make_settings, running_service
 from tests.support.waiting import eventually
-
-
-def token_of(link: str) -> str:
-    return parse_qs(urlsplit(link).query)["token"][0]
 
 
 async def account_status(svc: Service, email: str) -> str:

@@ -8,7 +8,6 @@ import statistics
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select, update
 
@@ -19,6 +18,7 @@ from regmail.clock import utcnow
 from regmail.db.tables import accounts, sign_in_failures
 from regmail.mail.sink import Mailbox
 from regmail.settings import Settings
+from tests.support.accounts import token_of
 from tests.support.service import PASSWORD, Service, make_settings, running_service
 from tests.support.waiting import eventually
 
@@ -160,7 +160,7 @@ async def test_after_100_failures_in_a_row_only_a_reset_opens_the_account(
             return [m.links[0] for m in mailbox.all() if m.subject == "Reset your password"]
 
         [link] = await eventually(reset_link)
-        token = parse_qs(urlsplit(link).query)["token"][0]
+        token = token_of(link)
         done = await svc.client.post(
             "/v1/password-resets/complete", json={"token": token, "password": NEW_PASSWORD}
         )

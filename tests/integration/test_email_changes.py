@@ -5,37 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from regmail.mail.sink import Mailbox, ReceivedMail
+from regmail.mail.sink import Mailbox
+from tests.support.accounts import active_account, mails_with, sign_in, token_of
 from tests.support.service import PASSWORD, Service, make_settings, running_service
-from tests.support.waiting import eventually
-
-
-def token_of(link: str) -> str:
-    return parse_qs(urlsplit(link).query)["token"][0]
-
-
-async def mails_with(mailbox: Mailbox, subject: str, count: int = 1) -> list[ReceivedMail]:
-    async def probe() -> list[ReceivedMail]:
-        found = [m for m in reversed(mailbox.all()) if m.subject == subject]
-        return found if len(found) >= count else []
-
-    return await eventually(probe)
-
-
-async def active_account(svc: Service, mailbox: Mailbox, email: str) -> None:
-    await svc.register(email)
-
-    async def link() -> list[str]:
-        return [
-            m.links[0]
-            for m in mailbox.all()
-            if email in m.to and m.subject == "Activate your account"
-        ]
-
-    [activation] = await eventually(link)
-    assert (await svc.activate(token_of(activation))).status_code == 200
 
 
 async def ask(svc: Service, email: str, new_email: str, password: str = PASSWORD) -> int:
@@ -43,11 +17,6 @@ async def ask(svc: Service, email: str, new_email: str, password: str = PASSWORD
         "/v1/email-changes",
         json={"email": email, "password": password, "new_email": new_email},
     )
-    return r.status_code
-
-
-async def sign_in(svc: Service, email: str) -> int:
-    r = await svc.client.post("/v1/credentials/verify", json={"email": email, "password": PASSWORD})
     return r.status_code
 
 

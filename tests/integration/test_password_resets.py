@@ -6,40 +6,17 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from sqlalchemy import update
 
 from regmail.clock import utcnow
 from regmail.db.tables import account_tokens
-from regmail.mail.sink import Mailbox, ReceivedMail
+from regmail.mail.sink import Mailbox
+from tests.support.accounts import active_account, mails_with, sign_in, token_of
 from tests.support.service import PASSWORD, Service, make_settings, running_service
-from tests.support.waiting import eventually
 
 NEW_PASSWORD = "tiger lily pond"
-
-
-def token_of(link: str) -> str:
-    return parse_qs(urlsplit(link).query)["token"][0]
-
-
-async def mails_with(mailbox: Mailbox, subject: str, count: int = 1) -> list[ReceivedMail]:
-    async def probe() -> list[ReceivedMail]:
-        found = [m for m in reversed(mailbox.all()) if m.subject == subject]
-        return found if len(found) >= count else []
-
-    return await eventually(probe)
-
-
-async def active_account(svc: Service, mailbox: Mailbox, email: str) -> None:
-    await svc.register(email)
-    [mail] = await mails_with(mailbox, "Activate your account")
-    assert (await svc.activate(token_of(mail.links[0]))).status_code == 200
-
-
-async def sign_in(svc: Service, email: str, password: str) -> int:
-    r = await svc.client.post("/v1/credentials/verify", json={"email": email, "password": password})
-    return r.status_code
 
 
 async def ask_reset(svc: Service, email: str, **extra: str) -> None:

@@ -7,25 +7,17 @@ activation link activated the account with it: the attacker's password won."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from regmail.mail.sink import Mailbox
+from tests.support.accounts import path_of, token_of
 from tests.support.service import Service, make_settings, running_service
 from tests.support.waiting import eventually
 
 VICTIM = "victim@example.com"
 ATTACKER_PASSWORD = "attacker-pw-123"
 VICTIM_PASSWORD = "victim-pw-456"
-
-
-def token_of(link: str) -> str:
-    return parse_qs(urlsplit(link).query)["token"][0]
-
-
-def path_of(link: str) -> str:
-    return urlsplit(link)._replace(scheme="", netloc="").geturl()
 
 
 async def two_activation_mails(svc: Service, mailbox: Mailbox) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from regmail.accounts import store, tokens
 from regmail.accounts.addresses import Address, parse_address
 from regmail.accounts.credentials import Credentials
 from regmail.accounts.kinds import EMAIL_CHANGE, EMAIL_CHANGE_REQUESTED, EMAIL_CHANGED
+from regmail.accounts.links import live_link
 from regmail.accounts.mailing import AccountMail
 from regmail.accounts.store import AccountStatus
 from regmail.accounts.tokens import Purpose, TokenError
@@ -100,9 +101,8 @@ class EmailChanges:
         """TokenError or AddressTaken, else the account has its new address."""
         now = utcnow()
         async with self._reads.connect() as conn:
-            found = await tokens.live(conn, token, Purpose.EMAIL_CHANGE, now)
-            account = await store.by_id(conn, found.account_id)
-        if account is None or account.status != AccountStatus.ACTIVE or found.new_email is None:
+            found, account = await live_link(conn, token, Purpose.EMAIL_CHANGE, now)
+        if account.status != AccountStatus.ACTIVE or found.new_email is None:
             raise TokenError("invalid")
         new_address = parse_address(found.new_email)
         old = parse_address(account.email)

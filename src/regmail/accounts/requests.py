@@ -36,7 +36,6 @@ from regmail.mails.queue import MailQueue
 log = structlog.get_logger(__name__)
 
 SWEEP_SECONDS = 30.0  # how often, and after how long, rows left by a dead process are taken
-JITTER_SECONDS = 0.5  # a request is handled after a random wait up to this long
 
 
 class Action(StrEnum):
@@ -57,9 +56,14 @@ Handler = Callable[[AsyncConnection, AddressRequest], Awaitable[str | None]]
 
 class AddressRequests:
     def __init__(
-        self, engine: AsyncEngine, queue: MailQueue, handlers: Mapping[Action, Handler]
+        self,
+        engine: AsyncEngine,
+        queue: MailQueue,
+        handlers: Mapping[Action, Handler],
+        jitter_seconds: float,
     ) -> None:
         self._engine = engine
+        self._jitter_ms = int(jitter_seconds * 1000)  # the longest random wait before handling
         self._reads = readonly(engine)  # look-ups take no write lock
         self._queue = queue
         self._handlers = handlers
@@ -100,7 +104,8 @@ class AddressRequests:
         self._queue.committed(mail_id)
 
     async def _handle_quietly(self, request_id: int) -> None:
-        await asyncio.sleep(secrets.randbelow(int(JITTER_SECONDS * 1000)) / 1000)
+        if self._jitter_ms > 0:
+            await asyncio.sleep(secrets.randbelow(self._jitter_ms + 1) / 1000)
         try:
             await self.handle(request_id)
         except DATABASE_ERRORS as error:  # the row stays; a sweep handles it

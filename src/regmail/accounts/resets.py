@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from regmail.accounts import store, tokens
 from regmail.accounts.addresses import parse_address
 from regmail.accounts.kinds import PASSWORD_CHANGED, PASSWORD_RESET
+from regmail.accounts.links import live_link
 from regmail.accounts.mailing import AccountMail
 from regmail.accounts.passwords import PasswordHashing, check_new_password
 from regmail.accounts.requests import AddressRequest
 from regmail.accounts.store import AccountStatus
-from regmail.accounts.tokens import Purpose, TokenError
+from regmail.accounts.tokens import Purpose
 from regmail.clock import utcnow
 from regmail.db.engine import readonly
 from regmail.settings import Settings
@@ -71,10 +72,7 @@ class PasswordResets:
         """TokenError or PasswordRefused, else the password is set."""
         now = utcnow()
         async with self._reads.connect() as conn:
-            found = await tokens.live(conn, token, Purpose.RESET, now)
-            account = await store.by_id(conn, found.account_id)
-        if account is None:
-            raise TokenError("invalid")
+            found, account = await live_link(conn, token, Purpose.RESET, now)
         checked = check_new_password(password, self._settings.password_min_length, account.email)
         password_hash = await self._hashing.hash(checked)
         pending = account.status == AccountStatus.PENDING

@@ -47,7 +47,7 @@ class Accounts:
             resets,
             EmailChanges(engine, credentials, settings, mail),
             AccountAdmin(engine, settings.pending_account_days),
-            AddressRequests(engine, queue, handlers),
+            AddressRequests(engine, queue, handlers, settings.address_request_jitter_seconds),
             Links(engine),
         )
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from regmail.accounts import store, tokens
 from regmail.accounts.addresses import Address, parse_address
 from regmail.accounts.kinds import ACTIVATION, ALREADY_REGISTERED
+from regmail.accounts.links import live_link
 from regmail.accounts.mailing import AccountMail
 from regmail.accounts.passwords import PasswordHashing, check_new_password
 from regmail.accounts.requests import AddressRequest
@@ -141,12 +142,9 @@ class SignUp:
         now = utcnow()
         # Read first: a made-up or spent token costs a read, never the write lock.
         async with self._reads.connect() as conn:
-            clicked = await tokens.live(conn, token, Purpose.ACTIVATION, now)
-            account = await store.by_id(conn, clicked.account_id)
-            others = await tokens.live_activations(
-                conn, clicked.account_id, now, MAX_SIGN_UPS_TRIED
-            )
-        if account is None or account.status != AccountStatus.PENDING:
+            clicked, account = await live_link(conn, token, Purpose.ACTIVATION, now)
+            others = await tokens.live_activations(conn, account.id, now, MAX_SIGN_UPS_TRIED)
+        if account.status != AccountStatus.PENDING:
             raise TokenError("used")
         candidates = [clicked, *(t for t in others if t.hash != clicked.hash)]
         chosen = await self._sign_up_of(candidates, password)

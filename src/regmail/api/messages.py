@@ -11,6 +11,8 @@ from typing import Any
 
 from fastapi import Request
 
+from regmail.accounts.passwords import PasswordRefused
+
 LANGUAGES = ("en", "zh-CN")
 
 _MESSAGES: dict[str, dict[str, str]] = {
@@ -59,3 +61,8 @@ def localized(code: str, lang: str, detail: str = "", **params: Any) -> str:
     if texts is None:
         return detail
     return texts.get(lang, texts["en"]).format(detail=detail, **params)
+
+
+def refusal(refused: PasswordRefused, lang: str) -> str:
+    """Why a new password is refused, in `lang`."""
+    return localized(f"password.{refused.code}", lang, refused.code, limit=refused.limit)

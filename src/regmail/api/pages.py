@@ -11,6 +11,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from regmail.accounts.links import Links
+from regmail.accounts.tokens import Purpose
 from regmail.api.messages import language
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -153,4 +155,33 @@ def render_page(
             **context,
         },
         status_code=status,
+    )
+
+
+# The HTTP status of a link's page, by the state of its token.
+LINK_STATUS = {"live": 200, "active": 200, "invalid": 400}
+
+
+async def link_page(
+    request: Request,
+    links: Links,
+    purpose: Purpose,
+    template: str,
+    token: str,
+    lang: str,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The page behind a mailed link, as its token stands: the form while it is live (with
+    `error` after a refused attempt), else why it no longer works. Reads, never writes."""
+    link = await links.state(token, purpose)
+    status = 400 if error else LINK_STATUS.get(link.state, 410)
+    return render_page(
+        request,
+        template,
+        lang,
+        status,
+        state=link.state,
+        email=link.email,
+        token=token,
+        error=error,
     )

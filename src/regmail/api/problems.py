@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from regmail.accounts.passwords import PasswordRefused
-from regmail.api.messages import language, localized
+from regmail.api.messages import language, localized, refusal
 
 log = structlog.get_logger(__name__)
 
@@ -106,7 +106,7 @@ def _validation_problem(error: RequestValidationError, lang: str) -> Problem:
 
 def password_refused(refused: PasswordRefused, lang: str, field: str = "password") -> Problem:
     """422 naming the field and the reason, in the request's language."""
-    message = localized(f"password.{refused.code}", lang, refused.code, limit=refused.limit)
+    message = refusal(refused, lang)
     return field_errors([{"field": field, "message": message}])
 
 

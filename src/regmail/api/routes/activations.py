@@ -15,7 +15,7 @@ from regmail.accounts.signup import WrongPassword
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
 from regmail.api.deps import get_runtime, limit_address, limit_client, limit_links
 from regmail.api.messages import language, localized
-from regmail.api.pages import TEXT, page_language, render_page
+from regmail.api.pages import TEXT, link_page, page_language, render_page
 from regmail.api.problems import BODY_PROBLEMS, Problem
 from regmail.api.schemas import ActivatedOut, ActivationIn
 from regmail.metrics import ACTIVATIONS
@@ -78,29 +78,15 @@ async def activate_page(
     token: Annotated[str, Query()] = "",
 ) -> HTMLResponse:
     """Reads the token's state; changes nothing."""
-    lang = page_language(request)
     limit_links(request)
-    return await _link_page(request, runtime, token[:MAX_TOKEN_LENGTH], lang)
+    return await _page(request, runtime, token[:MAX_TOKEN_LENGTH], page_language(request))
 
 
-async def _link_page(
+async def _page(
     request: Request, runtime: Runtime, token: str, lang: str, error: str | None = None
 ) -> HTMLResponse:
-    link = await runtime.accounts.links.state(token, Purpose.ACTIVATION)
-    state = "active" if link.state == "used" and link.account_status == "active" else link.state
-    status = {"live": 200, "active": 200, "invalid": 400}.get(state, 410)
-    if error is not None:
-        status = 400
-    return render_page(
-        request,
-        "activate.html",
-        lang,
-        status,
-        state=state,
-        email=link.email,
-        token=token,
-        error=error,
-    )
+    links = runtime.accounts.links
+    return await link_page(request, links, Purpose.ACTIVATION, "activate.html", token, lang, error)
 
 
 @router.post("/activate", response_class=HTMLResponse, include_in_schema=False)
@@ -117,11 +103,10 @@ async def activate_form(
         activated = await runtime.accounts.signup.activate(token, password)
     except TokenError as error:
         ACTIVATIONS.labels(error.code).inc()
-        return await _link_page(request, runtime, token, lang)
+        return await _page(request, runtime, token, lang)
     except WrongPassword:
         ACTIVATIONS.labels("wrong_password").inc()
-        message = localized("password.wrong", lang)
-        return await _link_page(request, runtime, token, lang, error=message)
+        return await _page(request, runtime, token, lang, localized("password.wrong", lang))
     ACTIVATIONS.labels("activated").inc()
     return render_page(request, "activate.html", lang, state="done", email=activated.email)
 

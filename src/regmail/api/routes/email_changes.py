@@ -14,7 +14,7 @@ from regmail.accounts.credentials import CredentialsRefused
 from regmail.accounts.email_changes import AddressTaken
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
 from regmail.api.deps import client_ip, get_runtime, limit_links, limit_sign_in_checks
-from regmail.api.pages import page_language, render_page
+from regmail.api.pages import link_page, page_language, render_page
 from regmail.api.problems import Problem
 from regmail.api.routes.activations import TOKEN_PROBLEMS, token_problem
 from regmail.api.routes.credentials import CREDENTIAL_PROBLEMS, refusal_problem
@@ -79,18 +79,9 @@ async def confirm_page(
 ) -> HTMLResponse:
     """Reads the token's state; changes nothing."""
     limit_links(request)
-    token = token[:MAX_TOKEN_LENGTH]
-    link = await runtime.accounts.links.state(token, Purpose.EMAIL_CHANGE)
-    status = {"live": 200, "invalid": 400}.get(link.state, 410)
-    return render_page(
-        request,
-        "confirm_email.html",
-        page_language(request),
-        status,
-        state=link.state,
-        email=link.email,
-        token=token,
-    )
+    links = runtime.accounts.links
+    token, lang = token[:MAX_TOKEN_LENGTH], page_language(request)
+    return await link_page(request, links, Purpose.EMAIL_CHANGE, "confirm_email.html", token, lang)
 
 
 @router.post("/confirm-email", response_class=HTMLResponse, include_in_schema=False)

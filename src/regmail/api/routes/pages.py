@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from regmail.accounts.addresses import parse_address
 from regmail.accounts.passwords import MAX_INPUT_LENGTH, PasswordRefused, check_new_password
 from regmail.api.deps import get_runtime, limit_address, limit_client
-from regmail.api.messages import localized
+from regmail.api.messages import localized, refusal
 from regmail.api.pages import TEXT, page_language, render_page
 from regmail.api.problems import Problem
 from regmail.api.schemas import RegistrationIn
@@ -59,7 +59,7 @@ def _field_errors(email: str, password: str, lang: str, min_length: int) -> dict
     try:
         check_new_password(password, min_length, None if "email" in errors else email)
     except PasswordRefused as refused:
-        message = localized(f"password.{refused.code}", lang, refused.code, limit=refused.limit)
+        message = refusal(refused, lang)
         errors["password"] = message
     return errors
 

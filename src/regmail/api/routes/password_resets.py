@@ -15,8 +15,8 @@ from regmail.accounts.passwords import MAX_INPUT_LENGTH, PasswordRefused
 from regmail.accounts.resets import PasswordSet
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
 from regmail.api.deps import get_runtime, limit_address, limit_client, limit_links
-from regmail.api.messages import language, localized
-from regmail.api.pages import TEXT, page_language, render_page
+from regmail.api.messages import language, localized, refusal
+from regmail.api.pages import TEXT, link_page, page_language, render_page
 from regmail.api.problems import Problem, password_refused
 from regmail.api.routes.activations import TOKEN_PROBLEMS, token_problem
 from regmail.api.routes.registrations import PROBLEMS
@@ -123,26 +123,14 @@ async def reset_page(
 ) -> HTMLResponse:
     """Reads the token's state; changes nothing."""
     limit_links(request)
-    return await _reset_link_page(
-        request, runtime, token[:MAX_TOKEN_LENGTH], page_language(request)
-    )
+    return await _page(request, runtime, token[:MAX_TOKEN_LENGTH], page_language(request))
 
 
-async def _reset_link_page(
+async def _page(
     request: Request, runtime: Runtime, token: str, lang: str, error: str | None = None
 ) -> HTMLResponse:
-    link = await runtime.accounts.links.state(token, Purpose.RESET)
-    status = 400 if error else {"live": 200, "invalid": 400}.get(link.state, 410)
-    return render_page(
-        request,
-        "reset.html",
-        lang,
-        status,
-        state=link.state,
-        email=link.email,
-        token=token,
-        error=error,
-    )
+    links = runtime.accounts.links
+    return await link_page(request, links, Purpose.RESET, "reset.html", token, lang, error)
 
 
 @router.post("/reset", response_class=HTMLResponse, include_in_schema=False)
@@ -158,10 +146,9 @@ async def reset_form(
     try:
         done: PasswordSet = await runtime.accounts.resets.complete(token, password)
     except TokenError:
-        return await _reset_link_page(request, runtime, token, lang)
+        return await _page(request, runtime, token, lang)
     except PasswordRefused as refused:
-        message = localized(f"password.{refused.code}", lang, refused.code, limit=refused.limit)
-        return await _reset_link_page(request, runtime, token, lang, error=message)
+        return await _page(request, runtime, token, lang, refusal(refused, lang))
     ACCOUNT_CHANGES.labels("password_reset").inc()
     return render_page(
         request, "reset.html", lang, state="done", email=done.email, activated=done.activated
