@@ -84,7 +84,7 @@ class Service:
                 left = await conn.scalar(select(func.count()).select_from(address_requests))
             return left == 0
 
-        await eventually(probe)
+        await eventually(probe, interval=0.005)
 
     async def mail_rows(self) -> list[Any]:
         async with self.runtime.engine.connect() as conn:
