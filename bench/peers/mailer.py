@@ -20,7 +20,7 @@ SMTP_PORT = int(os.environ.get("PEER_SMTP_PORT", "25"))
 QUEUE = os.environ.get("PEER_QUEUE", "peer-mail")
 BROKER_URL = os.environ.get("PEER_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 RENDERER = Renderer(
-    Kinds.load(BUILTIN_KINDS),
+    Kinds.load(*BUILTIN_KINDS),
     "regmail <no-reply@regmail.localhost>",
     Site("http://127.0.0.1:8000", "regmail"),
 )

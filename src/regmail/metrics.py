@@ -67,6 +67,13 @@ SMTP_PAUSED = Gauge(
     "1 while delivery is paused because the SMTP provider fails (connect, TLS, AUTH)",
     multiprocess_mode="livemax",
 )
+DESTINATION_PAUSED = Gauge(
+    "regmail_destination_paused",
+    "1 while deliveries to an event destination (webhook endpoint, event broker) are paused "
+    "because it fails (refused connection, timeout)",
+    ["destination"],
+    multiprocess_mode="livemax",
+)
 OUTBOX_DEPTH = Gauge(
     "regmail_outbox_depth",
     "Outbox rows waiting (to be relayed, or with broker=db to be delivered), read at scrape",

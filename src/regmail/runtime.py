@@ -15,6 +15,7 @@ from regmail.brokers.factory import make_broker, make_outbox, relays
 from regmail.db.engine import create_engine
 from regmail.db.group_commit import GroupCommit
 from regmail.db.migrate import migrate
+from regmail.delivery.events import EventSender
 from regmail.delivery.pace import Pace
 from regmail.delivery.pauses import PauseBoard
 from regmail.delivery.provider import ProviderGate
@@ -23,6 +24,7 @@ from regmail.mail.render import Renderer
 from regmail.mail.sink import Mailbox
 from regmail.mail.smtp import SmtpPool, parse_smtp_url
 from regmail.mails.attempts import Attempts
+from regmail.mails.events import Events, destinations_of, endpoints_of
 from regmail.mails.kinds import Kinds
 from regmail.mails.outbox import Wakeup
 from regmail.mails.queue import MailQueue
@@ -40,6 +42,7 @@ class Runtime:
     kinds: Kinds
     sealer: Sealer  # seals mail payloads at rest (queue) and opens them (delivery)
     queue: MailQueue  # queues mail in the caller's transaction, rings `wakeup` after it
+    events: Events  # account events and mail.dead, to every destination that wants them
     wakeup: Wakeup  # new outbox rows, for the consumers of this process
     broker: Broker  # what workers consume from (with broker=db, the outbox table)
     hashing: PasswordHashing
@@ -47,6 +50,7 @@ class Runtime:
     mailbox: Mailbox | None = None  # `regmail dev`'s
     _delivery: Delivery | None = field(default=None, init=False)
     _smtp: SmtpPool | None = field(default=None, init=False)
+    _event_sender: EventSender | None = field(default=None, init=False)
     _outbox: Broker | None = field(default=None, init=False)
 
     @classmethod
@@ -57,9 +61,10 @@ class Runtime:
         wakeup = Wakeup()
         sealer = Sealer.from_settings(settings)
         queue = MailQueue(kinds, sealer, wakeup)
+        events = Events(queue, destinations_of(settings))
         broker = make_broker(settings, engine, writes, wakeup)
         hashing = PasswordHashing(settings)
-        accounts = Accounts.build(engine, hashing, settings, queue)
+        accounts = Accounts.build(engine, hashing, settings, queue, events)
         return cls(
             settings,
             engine,
@@ -67,6 +72,7 @@ class Runtime:
             kinds,
             sealer,
             queue,
+            events,
             wakeup,
             broker,
             hashing,
@@ -89,18 +95,32 @@ class Runtime:
                 timeout=s.smtp_timeout,
                 idle_check_seconds=s.smtp_idle_check_seconds,
             )
-            board = PauseBoard(self.engine)
+            self._event_sender = EventSender(
+                endpoints_of(s),
+                s.webhook_timeout,
+                s.webhook_concurrency,
+                self.broker if s.events_to_broker else None,
+            )
             self._delivery = Delivery(
-                Attempts(self.writes, s.lease_seconds),
+                Attempts(self.writes, s.lease_seconds, self.events),
                 Suppressions(self.writes),
                 self.sealer,
                 Renderer.from_settings(self.kinds, s),
                 self._smtp,
                 RetryPolicy.from_settings(s),
-                ProviderGate(cap_seconds=s.smtp_pause_max_seconds, announce=board.announce),
+                self._gate,
                 Pace(s.smtp_max_per_second) if s.smtp_max_per_second > 0 else None,
+                self._event_sender,
             )
         return self._delivery
+
+    def _gate(self, destination: str) -> ProviderGate:
+        """A destination's pause (smtp, or an event destination), announced for /readyz."""
+        return ProviderGate(
+            cap_seconds=self.settings.smtp_pause_max_seconds,
+            announce=PauseBoard(self.engine, destination).announce,
+            destination=destination,
+        )
 
     def outbox(self) -> Broker:
         """The outbox table as the relay consumes it."""
@@ -111,6 +131,8 @@ class Runtime:
     async def close(self) -> None:
         if self._smtp is not None:
             await self._smtp.close()
+        if self._event_sender is not None:
+            await self._event_sender.close()
         if self._outbox is not None:
             await self._outbox.close()
         await self.broker.close()

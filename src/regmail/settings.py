@@ -7,11 +7,44 @@ The reference in docs/configuration.md is generated from the field descriptions 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from regmail.event_types import EventType
+
+
+class WebhookEndpoint(BaseModel):
+    """One webhook receiver, in REGMAIL_WEBHOOKS."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    url: str = Field(pattern=r"^https?://")
+    secret: SecretStr = Field(description="whsec_ and a base64 key (Standard Webhooks)")
+    events: list[EventType] = Field([], description="Event types it wants; empty: all")
+
+    @field_validator("secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr) -> SecretStr:
+        check_webhook_secret(value.get_secret_value())
+        return value
+
+
+def check_webhook_secret(secret: str) -> None:
+    """A Standard Webhooks secret: `whsec_` and a base64 key of at least 24 bytes."""
+    key = secret.removeprefix("whsec_")
+    try:
+        raw = base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if not secret.startswith("whsec_") or len(raw) < 24:
+        raise ValueError("a webhook secret is whsec_ and a base64 key of 24 bytes or more")
 
 
 class Settings(BaseSettings):
@@ -75,6 +108,32 @@ class Settings(BaseSettings):
         description="A message whose handling or settling raised (a bug, the database away) "
         "is delivered again after this long, on every broker.",
     )
+    webhook_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="Where account events go as signed webhooks (Standard Webhooks); with "
+        "`webhook_secret`. Several endpoints, each with its own events: `webhooks`.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="The signing secret of `webhook_url`: whsec_ and a base64 key."
+    )
+    webhooks: list[WebhookEndpoint] = Field(
+        [],
+        description='More webhook endpoints, as JSON: [{"name": "crm", "url": "https://…", '
+        '"secret": "whsec_…", "events": ["account.activated"]}] (no events: all).',
+    )
+    webhook_timeout: float = Field(10.0, gt=0, description="Seconds for one webhook request.")
+    webhook_concurrency: int = Field(
+        10, ge=1, description="Webhook requests in flight at once per endpoint and worker."
+    )
+    events_to_broker: bool = Field(
+        False,
+        description="Also publish every account event to the broker: RabbitMQ topic exchange "
+        "`events_exchange` (routing key = event type) or Kafka topic `events_topic` (key = "
+        "account id). Needs REGMAIL_BROKER_URL to be amqp:// or kafka://.",
+    )
+    events_exchange: str = Field("regmail.events", description="RabbitMQ exchange of events.")
+    events_topic: str = Field("regmail.events", description="Kafka topic of events.")
     relay_in_serve: bool = Field(
         True, description="`regmail serve` also relays the outbox to the broker (not for `db`)."
     )
@@ -276,6 +335,25 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="debug, info, warning or error.")
     log_json: bool = Field(True, description="JSON log lines (false: human-readable).")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_webhook_secret(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_pairs(self) -> Self:
+        if (self.webhook_url is None) != (self.webhook_secret is None):
+            raise ValueError("REGMAIL_WEBHOOK_URL and REGMAIL_WEBHOOK_SECRET go together")
+        names = ["default"] if self.webhook_url else []
+        names += [hook.name for hook in self.webhooks]
+        if len(names) != len(set(names)):
+            raise ValueError("two webhook endpoints have one name (`default` is WEBHOOK_URL's)")
+        if self.events_to_broker and self.broker_url.get_secret_value() == "db":
+            raise ValueError("REGMAIL_EVENTS_TO_BROKER needs an amqp:// or kafka:// broker")
+        return self
 
     @property
     def hash_thread_count(self) -> int:

@@ -11,6 +11,7 @@ from regmail.clock import utcnow
 from regmail.db.tables import account_tokens, accounts
 from regmail.mail.sink import Mailbox
 from tests.support.service import make_settings, running_service
+from tests.support.webhook_receiver import SECRET
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 
@@ -86,7 +87,13 @@ async def test_sent_mail_of_a_deleted_account_stays_as_retention_says(
 async def test_pending_sign_ups_are_purged_after_the_set_days(
     tmp_path: Path, database_url: str
 ) -> None:
-    settings = make_settings(tmp_path, database_url=database_url, pending_account_days=7)
+    settings = make_settings(
+        tmp_path,
+        database_url=database_url,
+        pending_account_days=7,
+        webhook_url="http://127.0.0.1:9/hooks",
+        webhook_secret=SECRET,
+    )
     async with running_service(settings, worker=False) as svc:
         await svc.register("old@example.com")
         await svc.register("new@example.com")
@@ -101,4 +108,8 @@ async def test_pending_sign_ups_are_purged_after_the_set_days(
             left = list(await conn.scalars(select(accounts.c.email)))
             tokens_left = await conn.scalar(select(func.count()).select_from(account_tokens))
         assert left == ["new@example.com"] and tokens_left == 1
+        [deleted] = [r for r in await svc.mail_rows() if r.kind == "account.deleted"]
+        event = svc.runtime.sealer.open(deleted.id, deleted.payload)
+        assert event["data"]["email"] == "old@example.com"
+        assert event["data"]["reason"] == "never_activated"
         assert await svc.runtime.accounts.admin.purge(utcnow()) == 0

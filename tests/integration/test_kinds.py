@@ -130,7 +130,7 @@ def test_a_kind_whose_template_is_missing_stops_the_worker_at_start() -> None:
 
 
 def test_two_kinds_of_one_name_are_refused() -> None:
-    [activation] = [k for k in Kinds.load(BUILTIN_KINDS).values() if k.name == "activation"]
+    [activation] = [k for k in Kinds.load(*BUILTIN_KINDS).values() if k.name == "activation"]
     with pytest.raises(ValueError, match="two kinds are named 'activation'"):
         Kinds([activation, activation])
 
@@ -146,4 +146,4 @@ def test_a_broken_base_template_in_the_override_stops_the_worker_at_start(
     """Only the pages that extend base.html would fail: found at start, not mail by mail."""
     (tmp_path / "base.html").write_text("<html>{% block body %}")
     with pytest.raises(ValueError, match=r"activation: base\.html line 1"):
-        Renderer(Kinds.load(BUILTIN_KINDS), "a@example.com", Site("https://x", "X"), tmp_path)
+        Renderer(Kinds.load(*BUILTIN_KINDS), "a@example.com", Site("https://x", "X"), tmp_path)

@@ -20,7 +20,7 @@ BATCH = 500
 async def queue_mails(settings: Settings, count: int, prefix: str = "user") -> set[str]:
     """Migrate, then enqueue `count` activation mails (as sign-ups would); their ids."""
     engine = create_engine(settings)
-    queue = MailQueue(Kinds.load(BUILTIN_KINDS), Sealer.from_settings(settings))
+    queue = MailQueue(Kinds.load(*BUILTIN_KINDS), Sealer.from_settings(settings))
     ids: set[str] = set()
     try:
         await migrate(engine)

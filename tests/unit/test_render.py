@@ -9,7 +9,7 @@ from regmail.mail.render import MailToRender, Renderer
 from regmail.mails.kinds import BUILTIN_KINDS, Kinds, Site
 
 EXPIRES = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
-KINDS = Kinds.load(BUILTIN_KINDS)
+KINDS = Kinds.load(*BUILTIN_KINDS)
 SITE = Site("https://app.example.com/", "Example")
 renderer = Renderer(KINDS, "Example <no-reply@example.com>", SITE)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Collection
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import structlog
@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from regmail.accounts import store, throttle, tokens
 from regmail.accounts.addresses import Address
+from regmail.accounts.mailing import AccountMail
 from regmail.accounts.store import Account
 from regmail.clock import utcnow
 from regmail.db.engine import DATABASE_ERRORS, readonly
+from regmail.event_types import EventType
 from regmail.mails.purge import forget_account
 
 log = structlog.get_logger(__name__)
@@ -26,10 +28,11 @@ FAILURES_KEPT = timedelta(days=1)  # longer than any sign-in delay
 
 
 class AccountAdmin:
-    def __init__(self, engine: AsyncEngine, pending_days: int) -> None:
+    def __init__(self, engine: AsyncEngine, pending_days: int, mail: AccountMail) -> None:
         self._engine = engine
         self._reads = readonly(engine)  # look-ups take no write lock
         self._pending_days = pending_days
+        self._mail = mail
 
     async def find(self, address: Address) -> Account | None:
         async with self._reads.connect() as conn:
@@ -42,9 +45,11 @@ class AccountAdmin:
     async def delete(self, account_id: str) -> bool:
         """The account, its tokens and its mails' payloads; whether there was one."""
         async with self._engine.begin() as conn:
-            if await store.by_id(conn, account_id) is None:
+            account = await store.by_id(conn, account_id)
+            if account is None:
                 return False
-            await _delete(conn, [account_id], utcnow())
+            events = await self._delete(conn, [account], "operator", utcnow())
+        self._mail.queue.committed(*events)
         log.info("account_deleted", account_id=account_id)
         return True
 
@@ -55,11 +60,11 @@ class AccountAdmin:
         while self._pending_days > 0:
             async with self._engine.begin() as conn:
                 before = now - timedelta(days=self._pending_days)
-                ids = await store.pending_before(conn, before, BATCH)
-                if ids:
-                    await _delete(conn, ids, now)
-            purged += len(ids)
-            if len(ids) < BATCH:
+                stale = await store.pending_before(conn, before, BATCH)
+                events = await self._delete(conn, stale, "never_activated", now)
+            self._mail.queue.committed(*events)
+            purged += len(stale)
+            if len(stale) < BATCH:
                 break
         async with self._engine.begin() as conn:
             await throttle.purge_before(conn, now - FAILURES_KEPT)
@@ -77,8 +82,18 @@ class AccountAdmin:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), HOUSEKEEPING_SECONDS)
 
-
-async def _delete(conn: AsyncConnection, account_ids: Collection[str], now: datetime) -> None:
-    await forget_account(conn, account_ids, now)
-    await tokens.delete_for(conn, account_ids)
-    await store.delete_accounts(conn, account_ids)
+    async def _delete(
+        self, conn: AsyncConnection, accounts: Sequence[Account], reason: str, now: datetime
+    ) -> list[str]:
+        """Delete `accounts` with their tokens and mails' payloads; the ids of the
+        account.deleted events (queued in the same transaction)."""
+        if not accounts:
+            return []
+        account_ids = [account.id for account in accounts]
+        await forget_account(conn, account_ids, now)
+        await tokens.delete_for(conn, account_ids)
+        await store.delete_accounts(conn, account_ids)
+        events: list[str] = []
+        for account in accounts:
+            events += await self._mail.event(conn, EventType.DELETED, account, now, reason=reason)
+        return events

@@ -9,7 +9,7 @@ link. An address taken between request and confirmation fails the confirmation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +24,7 @@ from regmail.accounts.store import AccountStatus
 from regmail.accounts.tokens import Purpose, TokenError
 from regmail.clock import utcnow
 from regmail.db.engine import readonly
+from regmail.event_types import EventType
 from regmail.settings import Settings
 
 
@@ -94,8 +95,7 @@ class EmailChanges:
                     context={"new_email": new_address.display},
                 )
             )
-        for mail_id in queued:
-            self._mail.queue.committed(mail_id)
+        self._mail.queue.committed(*queued)
 
     async def complete(self, token: str) -> AddressChanged:
         """TokenError or AddressTaken, else the account has its new address."""
@@ -120,7 +120,11 @@ class EmailChanges:
                     account_id=account.id,
                     context={"new_email": new_address.display},
                 )
+                changed = replace(account, email=new_address.display)
+                events = await self._mail.event(
+                    conn, EventType.EMAIL_CHANGED, changed, now, previous_email=account.email
+                )
         except IntegrityError:
             raise AddressTaken from None
-        self._mail.queue.committed(notice)
+        self._mail.queue.committed(notice, *events)
         return AddressChanged(account.id, new_address.display, account.email)

@@ -1,4 +1,5 @@
-"""Mailing an account's address, within the per-address limits.
+"""What an account's changes send: mail to its address, within the per-address limits, and
+events to the application (mails/events.py), both in the transaction of the change.
 
 Mail that a stranger can cause (sign-up, resend, reset, an address change's link) counts
 against the address: at most `mails_per_address_per_hour`, and none within
@@ -15,6 +16,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from regmail.accounts.store import Account
+from regmail.event_types import EventType
+from regmail.mails.events import Events
 from regmail.mails.kinds import Kind
 from regmail.mails.queue import MailQueue, NewMail
 from regmail.mails.views import recent_to
@@ -22,9 +26,23 @@ from regmail.settings import Settings
 
 
 class AccountMail:
-    def __init__(self, queue: MailQueue, settings: Settings) -> None:
+    def __init__(self, queue: MailQueue, events: Events, settings: Settings) -> None:
         self.queue = queue
+        self._events = events
         self._settings = settings
+
+    async def event(
+        self,
+        conn: AsyncConnection,
+        event_type: EventType,
+        account: Account,
+        now: datetime,
+        **extra: Any,
+    ) -> list[str]:
+        """The event of a change to `account` (call queue.committed with the ids after the
+        commit)."""
+        data = {"account_id": account.id, "email": account.email, **extra}
+        return await self._events.emit(conn, event_type, account.id, data, now)
 
     async def allowed(self, conn: AsyncConnection, recipient: str, now: datetime) -> bool:
         """Whether one more limited mail to this address keeps within the limits."""

@@ -25,6 +25,7 @@ from regmail.accounts.store import AccountStatus
 from regmail.accounts.tokens import Purpose
 from regmail.clock import utcnow
 from regmail.db.engine import readonly
+from regmail.event_types import EventType
 from regmail.settings import Settings
 
 
@@ -85,5 +86,9 @@ class PasswordResets:
             notice = await self._mail.send(
                 conn, PASSWORD_CHANGED, known.ascii, account.locale, now, account_id=account.id
             )
-        self._mail.queue.committed(notice)
+            events = []
+            if pending:
+                events += await self._mail.event(conn, EventType.ACTIVATED, account, now)
+            events += await self._mail.event(conn, EventType.PASSWORD_CHANGED, account, now)
+        self._mail.queue.committed(notice, *events)
         return PasswordSet(account.id, account.email, activated=pending)

@@ -18,6 +18,7 @@ from regmail.accounts.passwords import PasswordHashing
 from regmail.accounts.requests import Action, AddressRequests
 from regmail.accounts.resets import PasswordResets
 from regmail.accounts.signup import SignUp
+from regmail.mails.events import Events
 from regmail.mails.queue import MailQueue
 from regmail.settings import Settings
 
@@ -34,9 +35,14 @@ class Accounts:
 
     @classmethod
     def build(
-        cls, engine: AsyncEngine, hashing: PasswordHashing, settings: Settings, queue: MailQueue
+        cls,
+        engine: AsyncEngine,
+        hashing: PasswordHashing,
+        settings: Settings,
+        queue: MailQueue,
+        events: Events,
     ) -> Accounts:
-        mail = AccountMail(queue, settings)
+        mail = AccountMail(queue, events, settings)
         signup = SignUp(engine, hashing, settings, mail)
         credentials = Credentials(engine, hashing)
         resets = PasswordResets(engine, hashing, settings, mail)
@@ -46,7 +52,7 @@ class Accounts:
             credentials,
             resets,
             EmailChanges(engine, credentials, settings, mail),
-            AccountAdmin(engine, settings.pending_account_days),
+            AccountAdmin(engine, settings.pending_account_days, mail),
             AddressRequests(engine, queue, handlers, settings.address_request_jitter_seconds),
             Links(engine),
         )

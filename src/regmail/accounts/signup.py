@@ -29,6 +29,7 @@ from regmail.accounts.store import AccountStatus
 from regmail.accounts.tokens import Purpose, TokenError
 from regmail.clock import utcnow
 from regmail.db.engine import readonly
+from regmail.event_types import EventType
 from regmail.settings import Settings
 
 # Pending sign-ups whose password an activation tries beside the clicked link's own; the
@@ -64,12 +65,12 @@ class SignUp:
         now = utcnow()
         try:
             async with self._engine.begin() as conn:
-                mail_id = await self._register_in(conn, address, password_hash, locale, now)
+                queued = await self._register_in(conn, address, password_hash, locale, now)
         except IntegrityError:
             # A concurrent sign-up for the same address won the insert: treat as known.
             async with self._engine.begin() as conn:
-                mail_id = await self._register_in(conn, address, password_hash, locale, now)
-        self._mail.queue.committed(mail_id)
+                queued = await self._register_in(conn, address, password_hash, locale, now)
+        self._mail.queue.committed(*queued)
 
     async def _register_in(
         self,
@@ -78,26 +79,32 @@ class SignUp:
         password_hash: str,
         locale: str,
         now: datetime,
-    ) -> str | None:
-        """The id of the mail queued for this sign-up, if any (limits may hold it back)."""
+    ) -> list[str | None]:
+        """The ids of what this sign-up queued: its mail, if limits let it, and events."""
         account = await store.by_key(conn, address.key)
         if account is None:
             account_id = await store.create(conn, address, password_hash, locale, now)
-            return await self._activation_mail(
+            created = await store.by_id(conn, account_id)
+            assert created is not None
+            events = await self._mail.event(conn, EventType.REGISTERED, created, now)
+            mail_id = await self._activation_mail(
                 conn, account_id, address, locale, password_hash, now
             )
+            return [mail_id, *events]
         # Known address: mail the account's own address, as it signed up with it.
         known = parse_address(account.email)
         if not await self._mail.allowed(conn, known.ascii, now):
-            return None
+            return []
         if account.status == AccountStatus.PENDING:
             await store.set_pending_password(conn, account.id, password_hash)
-            return await self._activation_mail(
+            mail_id = await self._activation_mail(
                 conn, account.id, known, account.locale, password_hash, now
             )
-        return await self._mail.send(
+            return [mail_id]
+        mail_id = await self._mail.send(
             conn, ALREADY_REGISTERED, known.ascii, account.locale, now, account_id=account.id
         )
+        return [mail_id]
 
     async def resend_in(self, conn: AsyncConnection, request: AddressRequest) -> str | None:
         """A pending account gets its activation mail again (its latest sign-up's password);
@@ -153,6 +160,8 @@ class SignUp:
             assert chosen.password_hash is not None
             await store.set_password(conn, account.id, chosen.password_hash, now, activate=True)
             await tokens.retire(conn, account.id, {Purpose.ACTIVATION}, now)
+            events = await self._mail.event(conn, EventType.ACTIVATED, account, now)
+        self._mail.queue.committed(*events)
         return Activated(account.id, account.email)
 
     async def _sign_up_of(self, candidates: list[tokens.Token], password: str) -> tokens.Token:

@@ -136,14 +136,14 @@ async def delete_accounts(conn: AsyncConnection, account_ids: Collection[str]) -
     await conn.execute(delete(accounts).where(accounts.c.id.in_(account_ids)))
 
 
-async def pending_before(conn: AsyncConnection, before: datetime, limit: int) -> list[str]:
+async def pending_before(conn: AsyncConnection, before: datetime, limit: int) -> list[Account]:
     """Pending accounts created before `before` (never activated in time)."""
     query = (
-        select(accounts.c.id)
+        select(accounts)
         .where(accounts.c.status == AccountStatus.PENDING, accounts.c.created_at < before)
         .limit(limit)
     )
-    return list(await conn.scalars(query))
+    return [_account(row) for row in await conn.execute(query)]
 
 
 def _account(row: Row[Any]) -> Account:

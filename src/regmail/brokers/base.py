@@ -72,6 +72,11 @@ class Broker(Protocol):
         handler never returns (the process died) is delivered again later.
         """
 
+    async def publish_event(self, event_type: str, key: str, event_id: str, body: bytes) -> None:
+        """Publish an event for other services (REGMAIL_EVENTS_TO_BROKER), confirmed; `key`
+        is its account's id (one account's events keep their order). No regmail worker
+        consumes it."""
+
     async def prepare(self) -> None:
         """Create what the broker needs (queues, topics), idempotently; `regmail migrate`."""
 

@@ -213,6 +213,9 @@ class DbBroker:
         delivered = _Delivered(self._writes, row.id)
         await wire.deliver(handler, wire.Received(message), delivered, self._failed_delay)
 
+    async def publish_event(self, event_type: str, key: str, event_id: str, body: bytes) -> None:
+        raise NotImplementedError("broker=db publishes no events: use a webhook")
+
     async def prepare(self) -> None:
         pass  # the migrations create the outbox table
 

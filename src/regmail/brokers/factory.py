@@ -36,6 +36,7 @@ def make_broker(
             settings.rabbitmq_retry_steps,
             settings.rabbitmq_delivery_limit,
             settings.handler_failed_delay_seconds,
+            settings.events_exchange if settings.events_to_broker else None,
         )
     if url.startswith("kafka://"):
         return KafkaBroker(kafka_config(settings, url))
@@ -82,4 +83,5 @@ def kafka_config(settings: Settings, url: str) -> KafkaConfig:
         retry_steps=settings.kafka_retry_steps,
         client_options=options,
         failed_delay=settings.handler_failed_delay_seconds,
+        events_topic=settings.events_topic if settings.events_to_broker else None,
     )

@@ -47,6 +47,7 @@ class KafkaConfig:
     retry_steps: Sequence[float]
     client_options: dict[str, Any] = field(default_factory=dict)  # TLS / SASL
     failed_delay: float = 60.0  # a message whose handler or settle raised waits this long
+    events_topic: str | None = None  # account events for other services, when they go here
 
 
 def bootstrap_from_url(url: str) -> str:
@@ -101,8 +102,14 @@ class KafkaBroker:
 
     @property
     def topics(self) -> list[str]:
+        """The work topics (consumed: the first ones), the dead-letter topic last."""
         retries = [self.retry_topic(i) for i in range(len(self._steps))]
         return [self._config.topic, *retries, self.dead_topic]
+
+    @property
+    def created_topics(self) -> list[str]:
+        events = [self._config.events_topic] if self._config.events_topic else []
+        return [*self.topics, *events]
 
     async def ensure_topics(self) -> None:
         """Create the topics if they are missing (idempotent)."""
@@ -112,7 +119,7 @@ class KafkaBroker:
         admin = AIOKafkaAdminClient(bootstrap_servers=c.bootstrap, **c.client_options)
         await admin.start()
         try:
-            new = [NewTopic(t, c.partitions, c.replication) for t in self.topics]
+            new = [NewTopic(t, c.partitions, c.replication) for t in self.created_topics]
             response = await admin.create_topics(new)
             for topic, code, *_ in response.topic_errors:
                 if code not in (0, TOPIC_ALREADY_EXISTS):
@@ -134,6 +141,15 @@ class KafkaBroker:
                 await producer.start()
                 self._producer = producer
             return self._producer
+
+    async def publish_event(self, event_type: str, key: str, event_id: str, body: bytes) -> None:
+        """To the events topic, keyed by account (one account's events in order), acks=all."""
+        topic = self._config.events_topic
+        if topic is None:
+            raise RuntimeError("REGMAIL_EVENTS_TO_BROKER is off")
+        producer = await self._ensure_producer()
+        headers = [("type", event_type.encode()), ("id", event_id.encode())]
+        await producer.send_and_wait(topic, body, key=key.encode(), headers=headers)
 
     async def publish(self, messages: Sequence[Message]) -> None:
         topic = self._config.topic
@@ -225,7 +241,7 @@ class KafkaBroker:
             existing = set(await admin.list_topics())
         finally:
             await admin.close()
-        missing = [t for t in self.topics if t not in existing]
+        missing = [t for t in self.created_topics if t not in existing]
         if missing:
             raise ProbeFailed(f"connected, but topics {missing} are missing: run `regmail migrate`")
         return f"connected; topics {self.topics} exist"

@@ -52,6 +52,7 @@ class RabbitBroker:
         retry_steps: Sequence[float],
         delivery_limit: int,
         failed_delay: float = 60.0,
+        events_exchange: str | None = None,
     ) -> None:
         if not retry_steps:
             raise ValueError("the RabbitMQ retry ladder needs at least one step")
@@ -60,6 +61,8 @@ class RabbitBroker:
         self._steps = sorted({float(s) for s in retry_steps})
         self._delivery_limit = delivery_limit
         self._failed_delay = failed_delay
+        self._events_exchange = events_exchange  # a topic exchange, when events go here
+        self._events: AbstractExchange | None = None
         self._connection: AbstractRobustConnection | None = None
         self._connect_lock = asyncio.Lock()
         self._publish_channel: AbstractChannel | None = None
@@ -118,11 +121,34 @@ class RabbitBroker:
                     publisher_confirms=True, on_return_raises=True
                 )
                 self._publish_exchange = await self._declare(self._publish_channel)
+                self._events = None
+                if self._events_exchange is not None:
+                    self._events = await self._publish_channel.declare_exchange(
+                        self._events_exchange, aio_pika.ExchangeType.TOPIC, durable=True
+                    )
             return self._publish_exchange
 
     async def publish(self, messages: Sequence[Message]) -> None:
         exchange = await self._publisher()
         await asyncio.gather(*(_send(exchange, "mail", m, wire.headers(m)) for m in messages))
+
+    async def publish_event(self, event_type: str, key: str, event_id: str, body: bytes) -> None:
+        """To the topic exchange, routing key = event type, persistent, confirmed. Not
+        mandatory: an event nobody has bound a queue for is nobody's to keep."""
+        await self._publisher()
+        if self._events is None:
+            raise RuntimeError("REGMAIL_EVENTS_TO_BROKER is off")
+        await self._events.publish(
+            aio_pika.Message(
+                body,
+                message_id=event_id,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                headers={"account-id": key},
+            ),
+            event_type,
+            mandatory=False,
+        )
 
     async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
         connection = await self._connect()
@@ -210,7 +236,7 @@ class RabbitBroker:
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
-            self._publish_channel = self._publish_exchange = None
+            self._publish_channel = self._publish_exchange = self._events = None
 
 
 class _Delivered:

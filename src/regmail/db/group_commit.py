@@ -56,6 +56,10 @@ class GroupCommit:
         self._queue: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
 
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
     async def run(self, work: Work[T]) -> T:
         """Run `work` inside a transaction shared with other callers; return once committed."""
         result: T = await self.add(_each, work)

@@ -109,13 +109,18 @@ address_requests = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
-# One row per mail: its delivery state, whichever broker carries the work.
+# One row per message to deliver, and its delivery state whichever broker carries the
+# work: a mail (channel `mail`: to an address over SMTP) or an event (channel `event`: to
+# one webhook endpoint, `webhook:<name>`, or to the event broker, `broker`).
 mails = Table(
     "mails",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("account_id", String(36), ForeignKey("accounts.id")),
-    Column("kind", String(32), nullable=False),  # activation | already_registered
+    # No foreign key: an account's events (account.deleted among them) outlive it, and are
+    # delivered in order per account after it is gone.
+    Column("account_id", String(36)),
+    Column("channel", String(8), nullable=False, default="mail", server_default="mail"),
+    Column("kind", String(32), nullable=False),  # activation, …, account.activated, …
     Column("recipient", String(320), nullable=False),
     Column("locale", String(16), nullable=False),
     Column("payload", JSON, nullable=False),
@@ -136,6 +141,7 @@ mails = Table(
     Column("expires_at", UTCDateTime()),
     Index(None, "recipient", "created_at"),
     Index(None, "status", "updated_at"),
+    Index(None, "account_id", "recipient", "created_at"),  # an account's events, in order
 )
 
 # The transactional outbox. With broker=db it is the queue workers claim from.

@@ -21,9 +21,12 @@ STALE_AFTER = timedelta(minutes=5)
 
 
 class PauseBoard:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """One paused destination of this worker: `smtp`, or an event destination."""
+
+    def __init__(self, engine: AsyncEngine, destination: str = "smtp") -> None:
         self._engine = engine
-        self._worker = f"{socket.gethostname()}:{os.getpid()}"[:128]
+        where = f"{socket.gethostname()}:{os.getpid()}"
+        self._worker = (where if destination == "smtp" else f"{where} {destination}")[:128]
 
     async def announce(
         self, reason: str | None, since: datetime | None, until: datetime | None

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from regmail.clock import utcnow
-from regmail.metrics import SMTP_PAUSED
+from regmail.metrics import DESTINATION_PAUSED, SMTP_PAUSED
 
 log = structlog.get_logger(__name__)
 
@@ -33,7 +33,12 @@ class ProviderGate:
         cap_seconds: float = 60.0,
         announce: Announce = _nowhere,
         clock: Callable[[], datetime] = utcnow,
+        destination: str = "smtp",  # or an event destination: webhook:<name>, broker
     ) -> None:
+        self._destination = destination
+        smtp = destination == "smtp"
+        self._gauge = SMTP_PAUSED if smtp else DESTINATION_PAUSED.labels(destination)
+        self._event = "smtp_provider" if smtp else "destination"  # the log lines' names
         self._base = base_seconds
         self._cap = cap_seconds
         self._announce = announce  # tells operators elsewhere (the database, for /readyz)
@@ -56,12 +61,13 @@ class ProviderGate:
         self._pause = self._base if self._pause == 0 else min(self._pause * 2, self._cap)
         # Kept here: a send that succeeds while we announce opens the gate (self._until).
         until = self._until = now + timedelta(seconds=self._pause)
+        said = {"destination": self._destination, "reason": reason, "pause_seconds": self._pause}
         if self._since is None:
             self._since = now
-            SMTP_PAUSED.set(1)
-            log.error("smtp_provider_paused", reason=reason, pause_seconds=self._pause)
+            self._gauge.set(1)
+            log.error(f"{self._event}_paused", **said)
         else:
-            log.info("smtp_provider_still_failing", reason=reason, pause_seconds=self._pause)
+            log.info(f"{self._event}_still_failing", **said)
         await self._announce(reason, self._since, until)
         return until
 
@@ -71,6 +77,10 @@ class ProviderGate:
             return
         paused = (self._clock() - self._since).total_seconds()
         self._pause, self._since, self._until = 0.0, None, None
-        SMTP_PAUSED.set(0)
-        log.warning("smtp_provider_resumed", paused_seconds=round(paused, 1))
+        self._gauge.set(0)
+        log.warning(
+            f"{self._event}_resumed",
+            destination=self._destination,
+            paused_seconds=round(paused, 1),
+        )
         await self._announce(None, None, None)

@@ -67,7 +67,11 @@ class Renderer:
         self._site = site
         self.kinds = kinds
         override = FileSystemLoader(templates_dir) if templates_dir is not None else None
-        self._environments = {name: _environment(kind, override) for name, kind in kinds.items()}
+        self._environments = {
+            name: _environment(kind, kind.templates, override)
+            for name, kind in kinds.items()
+            if kind.templates is not None  # an event kind: not rendered
+        }
 
     @classmethod
     def from_settings(cls, kinds: Kinds, settings: Settings) -> Renderer:
@@ -140,8 +144,8 @@ def _encoded_subject(subject: str) -> str:
     return encode_header_text("Subject", subject)
 
 
-def _environment(kind: Kind, override: BaseLoader | None) -> Environment:
-    loaders = [override, kind.templates] if override is not None else [kind.templates]
+def _environment(kind: Kind, templates: BaseLoader, override: BaseLoader | None) -> Environment:
+    loaders = [override, templates] if override is not None else [templates]
     environment = Environment(
         loader=ChoiceLoader(loaders),
         autoescape=select_autoescape(["html"]),

@@ -16,15 +16,25 @@ class ProviderUnavailable(Exception):
 
 @dataclass(frozen=True)
 class SendFailure:
-    """Why a send did not end in 250. `permanent` failures are not retried; `provider`
-    failures pause delivery as a whole (see ProviderGate)."""
+    """Why a send (SMTP, or an event's delivery) failed. `permanent` failures are not
+    retried; `provider` failures pause that destination as a whole (see ProviderGate);
+    `retry_after` is the receiver's own wish (seconds), when it said one."""
 
     kind: Literal["transient", "permanent", "provider"]
     reply: str
+    retry_after: float | None = None
 
     @property
     def permanent(self) -> bool:
         return self.kind == "permanent"
+
+
+class SendFailed(Exception):
+    """A send that failed, already classified."""
+
+    def __init__(self, failure: SendFailure) -> None:
+        super().__init__(failure.reply)
+        self.failure = failure
 
 
 def classify(error: BaseException) -> SendFailure:

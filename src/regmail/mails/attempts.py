@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,9 +22,12 @@ from sqlalchemy import BindParameter, Row, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.clock import utcnow
-from regmail.db.engine import DATABASE_ERRORS
+from regmail.db.engine import DATABASE_ERRORS, readonly
 from regmail.db.group_commit import GroupCommit
 from regmail.db.tables import mails
+from regmail.event_types import EventType
+from regmail.mails.events import Events
+from regmail.mails.kinds import Channel
 from regmail.mails.status import FINISHED, DeadReason, MailStatus
 
 log = structlog.get_logger(__name__)
@@ -32,9 +35,10 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class Claim:
-    """A mail claimed for one attempt (`attempts` counts it)."""
+    """A message claimed for one attempt (`attempts` counts it)."""
 
     id: str
+    channel: Channel
     kind: str
     recipient: str
     locale: str
@@ -43,6 +47,8 @@ class Claim:
     attempts: int
     budget_attempts: int  # attempts since the mail was created or last replayed
     budget_since: datetime
+    account_id: str | None
+    created_at: datetime
 
 
 class Why(StrEnum):
@@ -63,9 +69,13 @@ class NotClaimed:
 
 
 class Attempts:
-    def __init__(self, writes: GroupCommit, lease_seconds: float) -> None:
+    def __init__(
+        self, writes: GroupCommit, lease_seconds: float, events: Events | None = None
+    ) -> None:
         self._writes = writes
+        self._reads = readonly(writes.engine)
         self._lease = timedelta(seconds=lease_seconds)
+        self._events = events  # a mail that goes dead is reported (mail.dead)
 
     async def claim(self, mail_id: str) -> Claim | NotClaimed:
         """Mark the mail `sending` under a lease, or say why there is nothing to send."""
@@ -102,6 +112,7 @@ class Attempts:
         if row.expires_at is not None and row.expires_at <= now:
             dead = _outcome(mail_id, row.attempts, MailStatus.DEAD, DeadReason.EXPIRED)
             await conn.execute(_OUTCOME, dead)
+            await self._report_dead(conn, row, DeadReason.EXPIRED, now)
             return NotClaimed(Why.EXPIRED)
         taken = await conn.execute(
             _CLAIM,
@@ -140,11 +151,16 @@ class Attempts:
             params.pop("payload", None)
         if give_back:
             params["attempts"] = claim.attempts - 1
+        reported = status == MailStatus.DEAD and self._reports(claim.channel)
         deadline = time.monotonic() + self._lease.total_seconds() / 2
         delay = 0.1
         while True:
             try:
-                await self._writes.add(_write_outcomes, params)
+                if reported:  # the outcome and its event in one transaction
+                    assert reason is not None
+                    await self._writes.run(self._dead_and_reported(claim, params, reason))
+                else:
+                    await self._writes.add(_write_outcomes, params)
                 return
             except DATABASE_ERRORS as error:
                 if time.monotonic() + delay > deadline:
@@ -153,6 +169,16 @@ class Attempts:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
+    def _dead_and_reported(
+        self, claim: Claim, params: dict[str, object], reason: DeadReason
+    ) -> Callable[[AsyncConnection], Awaitable[None]]:
+        async def write(conn: AsyncConnection) -> None:
+            done = await conn.execute(_OUTCOME, params)
+            if done.rowcount == 1:  # this attempt's outcome (not one taken over)
+                await self._report_dead(conn, claim, reason, utcnow())
+
+        return write
+
     async def give_up(self, mail_id: str, reason: DeadReason) -> bool:
         """Make an unfinished mail `dead` whatever attempt holds it; whether it was unfinished."""
 
@@ -160,9 +186,53 @@ class Attempts:
             params = _outcome(mail_id, 0, MailStatus.DEAD, reason)
             del params["b_attempts"]
             done = await conn.execute(_GIVE_UP, params)
-            return bool(done.rowcount)
+            if not done.rowcount:
+                return False
+            row = (await conn.execute(_MAIL_BY_ID, {"b_id": mail_id})).one()
+            await self._report_dead(conn, row, reason, utcnow())
+            return True
 
         return await self._writes.run(write)
+
+    async def earlier_unfinished(self, claim: Claim) -> datetime | None:
+        """An event waits while an earlier one of its account to the same destination is
+        unfinished: when to look again (None: it may go now)."""
+        if claim.channel != Channel.EVENT or claim.account_id is None:
+            return None
+        params = {
+            "b_account": claim.account_id,
+            "b_recipient": claim.recipient,
+            "b_created": claim.created_at,
+        }
+        async with self._reads.connect() as conn:
+            row = (await conn.execute(_EARLIER, params)).first()
+        if row is None:
+            return None
+        # One in flight is soon done: look again in a moment. One waiting for a retry
+        # cannot be done before that retry.
+        soonest = utcnow() + EARLIER_RECHECK
+        if row.status != MailStatus.RETRYING or row.next_attempt_at is None:
+            return soonest
+        due: datetime = row.next_attempt_at
+        return max(due, soonest)
+
+    def _reports(self, channel: str) -> bool:
+        return self._events is not None and channel == Channel.MAIL
+
+    async def _report_dead(
+        self, conn: AsyncConnection, mail: Claim | Row[Any], reason: DeadReason, now: datetime
+    ) -> None:
+        """mail.dead, for a mail (never for an event: a dead event reports nothing)."""
+        if self._events is None or not self._reports(mail.channel):
+            return
+        data = {
+            "mail_id": mail.id,
+            "kind": mail.kind,
+            "recipient": mail.recipient,
+            "reason": reason,
+            "account_id": mail.account_id,
+        }
+        await self._events.emit(conn, EventType.MAIL_DEAD, mail.account_id, data, now)
 
 
 # Built once, executed with parameters: building statements per mail cost a visible
@@ -202,12 +272,25 @@ _OUTCOME = update(mails).where(
     mails.c.id == bindparam("b_id"), mails.c.attempts == bindparam("b_attempts")
 )
 _GIVE_UP = update(mails).where(mails.c.id == bindparam("b_id"), mails.c.status.not_in(FINISHED))
+_EARLIER = (
+    select(mails.c.status, mails.c.next_attempt_at)
+    .where(
+        mails.c.account_id == bindparam("b_account"),
+        mails.c.recipient == bindparam("b_recipient"),
+        mails.c.created_at < bindparam("b_created"),
+        mails.c.status.not_in(FINISHED),
+    )
+    .order_by(mails.c.created_at)
+    .limit(1)
+)
+EARLIER_RECHECK = timedelta(seconds=0.25)
 
 
 def _claim_of(row: Row[Any], attempts: int) -> Claim:
     """The claim of a mail's row; `attempts` counts the attempt about to be made."""
     return Claim(
         row.id,
+        Channel(row.channel),
         row.kind,
         row.recipient,
         row.locale,
@@ -216,6 +299,8 @@ def _claim_of(row: Row[Any], attempts: int) -> Claim:
         attempts,
         budget_attempts=attempts - row.attempts_before_replay,
         budget_since=row.replayed_at or row.created_at,
+        account_id=row.account_id,
+        created_at=row.created_at,
     )
 
 

@@ -1,10 +1,12 @@
-"""Kinds of mail: what a mail of each kind needs, how it reads, how it is retried.
+"""Kinds of message: what a message of each kind needs, how it reads, how it is retried.
 
-A kind is a name, its templates (`<kind>.<locale>.subject`, `.txt` and `.html` for each of
-its locales), the context it needs (a pydantic model, checked when the mail is queued),
-and optionally its own retry policy, extra template variables (a link built from a token,
-say) and what a replay renews. regmail's own kinds (regmail.accounts.kinds) are found the
-same way as an application's: a sequence of `Kind` named by `module:NAME`.
+A mail kind (channel `mail`) is a name, its templates (`<kind>.<locale>.subject`, `.txt`
+and `.html` for each of its locales), the context it needs (a pydantic model, checked when
+the mail is queued), and optionally its own retry policy, extra template variables (a link
+built from a token, say) and what a replay renews. regmail's own kinds
+(regmail.accounts.kinds) are found the same way as an application's: a sequence of `Kind`
+named by `module:NAME`. An event kind (channel `event`, mails/events.py) has no templates:
+it is delivered as JSON to a webhook endpoint or the event broker.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import importlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +28,12 @@ from regmail.settings import Settings
 
 LOCALES = ("en", "zh-CN")
 TEMPLATE_PARTS = ("subject", "txt", "html")
-BUILTIN_KINDS = "regmail.accounts.kinds:KINDS"
+BUILTIN_KINDS = ("regmail.accounts.kinds:KINDS", "regmail.mails.events:KINDS")
+
+
+class Channel(StrEnum):
+    MAIL = "mail"  # to an address, over SMTP
+    EVENT = "event"  # to a webhook endpoint or the event broker, as JSON
 
 
 class InvalidMail(ValueError):
@@ -88,7 +96,7 @@ Variables = Callable[[Any, Site, str], Mapping[str, Any]]
 @dataclass(frozen=True)
 class Kind:
     name: str
-    templates: BaseLoader
+    templates: BaseLoader | None = None  # a mail kind's; an event kind has none
     context: type[BaseModel] = NoContext
     locales: tuple[str, ...] = LOCALES
     variables: Variables | None = None
@@ -97,6 +105,7 @@ class Kind:
     # The context holds a secret (a link's token): emptied once the mail is sent or dead,
     # so a replay needs `renew` to issue a new one.
     secret: bool = False
+    channel: Channel = Channel.MAIL
 
     def template(self, locale: str, part: str) -> str:
         return f"{self.name}.{locale}.{part}"
@@ -123,12 +132,14 @@ class Kinds(Mapping[str, Kind]):
         for kind in kinds:
             if kind.name in self._kinds:
                 raise ValueError(f"two kinds are named {kind.name!r}")
+            if kind.channel == Channel.MAIL and kind.templates is None:
+                raise ValueError(f"mail kind {kind.name!r} has no templates")
             self._kinds[kind.name] = kind
 
     @classmethod
     def configured(cls, settings: Settings) -> Kinds:
         """regmail's own kinds and those REGMAIL_KINDS names."""
-        return cls.load(BUILTIN_KINDS, *settings.kinds)
+        return cls.load(*BUILTIN_KINDS, *settings.kinds)
 
     @classmethod
     def load(cls, *specs: str) -> Kinds:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from regmail.db.tables import mails
+from regmail.mails.kinds import Channel
 from regmail.mails.outbox import delete_rows_of
 from regmail.mails.status import FINISHED, DeadReason, MailStatus
 
@@ -50,8 +51,9 @@ async def forget_account(
 ) -> None:
     """The accounts are being deleted: their unfinished mails go dead unsent, every one of
     their mails loses its payload and its link to them. Finished mails stay, with their
-    recipient, until retention deletes them."""
-    theirs = mails.c.account_id.in_(account_ids)
+    recipient, until retention deletes them. Their events go on: they report the account,
+    its deletion among them, in order."""
+    theirs = and_(mails.c.account_id.in_(account_ids), mails.c.channel == Channel.MAIL)
     await conn.execute(
         update(mails)
         .where(theirs, mails.c.status.not_in(FINISHED))

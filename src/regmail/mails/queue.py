@@ -1,6 +1,7 @@
-"""Queueing a mail: its row and its outbox row, inside the caller's transaction.
+"""Queueing a message (a mail, or an event for one destination): its row and its outbox row,
+inside the caller's transaction.
 
-The mail is checked here, when it is queued, never first in a worker: its kind must be
+The message is checked here, when it is queued, never first in a worker: its kind must be
 registered, its locale one the kind has templates for, its context what the kind needs, and
 the recipient a single line. Its context is sealed before it touches the database. A mail to
 a suppressed address (it hard-bounced) is not queued at all.
@@ -18,7 +19,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.db.tables import mails
-from regmail.mails.kinds import InvalidMail, Kinds
+from regmail.mails.kinds import Channel, InvalidMail, Kinds
 from regmail.mails.outbox import Wakeup, insert_rows
 from regmail.mails.sealing import Sealer
 from regmail.mails.status import MailStatus
@@ -26,6 +27,8 @@ from regmail.mails.suppressions import is_suppressed
 from regmail.tracing import current_traceparent
 
 log = structlog.get_logger(__name__)
+
+EVENT_KEY = "event:"  # an event's broker key: ordered per account (a Kafka partition key too)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,14 @@ class NewMail:
     context: Mapping[str, Any] = field(default_factory=dict)
     account_id: str | None = None
     expires_at: datetime | None = None  # not worth sending after (a link inside expires)
+    key: str | None = None  # what a broker orders by; the recipient unless given
+
+
+def message_key(channel: str, recipient: str, account_id: str | None, mail_id: str) -> str:
+    """What a broker orders a message by: a mail's recipient; an event's account."""
+    if channel == Channel.EVENT:
+        return f"{EVENT_KEY}{account_id or mail_id}"
+    return recipient
 
 
 class MailQueue:
@@ -50,14 +61,19 @@ class MailQueue:
         not a mail regmail can send."""
         mail_id = str(uuid.uuid4())
         payload = self.sealed_context(mail.kind, mail.locale, mail_id, mail.context)
-        if "\r" in mail.recipient or "\n" in mail.recipient or "@" not in mail.recipient:
-            raise InvalidMail("recipient", "one address, without line breaks")
-        if await is_suppressed(conn, mail.recipient):
-            return None
+        channel = self.kinds[mail.kind].channel
+        if "\r" in mail.recipient or "\n" in mail.recipient:
+            raise InvalidMail("recipient", "one line")
+        if channel == Channel.MAIL:
+            if "@" not in mail.recipient:
+                raise InvalidMail("recipient", "one address, without line breaks")
+            if await is_suppressed(conn, mail.recipient):
+                return None
         await conn.execute(
             mails.insert().values(
                 id=mail_id,
                 account_id=mail.account_id,
+                channel=channel,
                 kind=mail.kind,
                 recipient=mail.recipient,
                 locale=mail.locale,
@@ -69,14 +85,17 @@ class MailQueue:
                 expires_at=mail.expires_at,
             )
         )
-        await insert_rows(conn, [(mail_id, mail.recipient)], now, current_traceparent())
+        key = mail.key or message_key(channel, mail.recipient, mail.account_id, mail_id)
+        await insert_rows(conn, [(mail_id, key)], now, current_traceparent())
         return mail_id
 
-    def committed(self, mail_id: str | None) -> None:
-        """After the commit: log the mail's id (the key to its whole life in the logs) and
-        wake the consumers of this process (other processes hear NOTIFY or poll)."""
-        if mail_id is not None:
+    def committed(self, *mail_ids: str | None) -> None:
+        """After the commit: log each message's id (the key to its whole life in the logs)
+        and wake the consumers of this process (other processes hear NOTIFY or poll)."""
+        queued = [mail_id for mail_id in mail_ids if mail_id is not None]
+        for mail_id in queued:
             log.info("mail_queued", mail_id=mail_id)
+        if queued:
             self._wakeup.ring()
 
     def sealed_context(

@@ -13,7 +13,7 @@ from regmail.clock import utcnow
 from regmail.db.tables import mails
 from regmail.mails.kinds import NotReplayable, Replay
 from regmail.mails.outbox import replace_row
-from regmail.mails.queue import MailQueue
+from regmail.mails.queue import MailQueue, message_key
 from regmail.mails.status import MailStatus
 from regmail.mails.views import MailView, read_mail
 from regmail.settings import Settings
@@ -28,7 +28,12 @@ async def replay(
     now = utcnow()
     async with engine.begin() as conn:
         query = select(
-            mails.c.status, mails.c.recipient, mails.c.kind, mails.c.locale, mails.c.account_id
+            mails.c.status,
+            mails.c.channel,
+            mails.c.recipient,
+            mails.c.kind,
+            mails.c.locale,
+            mails.c.account_id,
         )
         row = (await conn.execute(query.where(mails.c.id == mail_id))).first()
         if row is None:
@@ -57,7 +62,8 @@ async def replay(
             )
         )
         # In the same transaction, so a replay is never half done.
-        await replace_row(conn, mail_id, row.recipient, now)
+        key = message_key(row.channel, row.recipient, row.account_id, mail_id)
+        await replace_row(conn, mail_id, key, now)
         # Read inside the transaction: the answer is the state the replay set, not
         # whatever a worker has made of it a moment later.
         replayed = await read_mail(conn, mail_id)

@@ -36,6 +36,7 @@ class DeadReason(StrEnum):
     UNKNOWN_MAIL = "unknown-mail"  # a message named a mail that does not exist
     DELIVERY_LIMIT = "delivery-limit"  # the broker handed it out too often (crashed workers)
     ACCOUNT_DELETED = "account-deleted"  # its account was deleted before it went out
+    NO_DESTINATION = "no-destination"  # an event for a webhook endpoint no longer configured
 
 
 class OutboxStatus(StrEnum):
