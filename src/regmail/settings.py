@@ -245,8 +245,46 @@ class Settings(BaseSettings):
     )
     app_url: str | None = Field(
         None,
+        pattern=r"^https?://",
         description='Your application: the pages link there ("Continue") after an '
         "activation, a reset or an address change. Unset: they say the step is done.",
+    )
+    app_activated_path: str | None = Field(
+        None,
+        pattern=r"^/",
+        description="With `app_url`: after an activation on regmail's page, the person is sent "
+        "(303) to app_url + this path (e.g. /signin?activated=1) instead of a page of ours.",
+    )
+    app_password_reset_path: str | None = Field(
+        None, pattern=r"^/", description="The same, after a password reset."
+    )
+    app_email_changed_path: str | None = Field(
+        None, pattern=r"^/", description="The same, after an address change is confirmed."
+    )
+    app_link_failed_path: str | None = Field(
+        None,
+        pattern=r"^/",
+        description="With `app_url`: a mailed link that no longer works (invalid, used, "
+        "expired) sends the person here, with ?step=activation|reset|email_change"
+        "&reason=invalid|used|expired, instead of regmail's page saying why.",
+    )
+    link_base_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="Headless mode: links in mails point here (+ /activate, /reset, "
+        "/confirm-email ?token=…&lang=…), at your own frontend, which calls the JSON API. "
+        "Unset: `public_url`, regmail's own pages.",
+    )
+    api_docs: bool = Field(
+        True,
+        description="Serve the OpenAPI schema (/openapi.json) and Swagger UI (/docs, its "
+        "assets served by regmail itself, no CDN). False: neither.",
+    )
+    cors_origins: list[str] = Field(
+        [],
+        description="Origins whose browser code may call the public JSON API, as JSON: "
+        '["https://app.example.com"]. Empty: none (no CORS headers). The admin API is '
+        "never open to them.",
     )
     argon2_memory_kib: int = Field(19456, description="argon2id memory cost (OWASP: 19 MiB).")
     argon2_time_cost: int = Field(2, description="argon2id iterations (OWASP: 2).")
@@ -354,6 +392,26 @@ class Settings(BaseSettings):
         if self.events_to_broker and self.broker_url.get_secret_value() == "db":
             raise ValueError("REGMAIL_EVENTS_TO_BROKER needs an amqp:// or kafka:// broker")
         return self
+
+    @model_validator(mode="after")
+    def _app_paths_need_app_url(self) -> Self:
+        paths = (
+            self.app_activated_path,
+            self.app_password_reset_path,
+            self.app_email_changed_path,
+            self.app_link_failed_path,
+        )
+        if self.app_url is None and any(paths):
+            raise ValueError("REGMAIL_APP_*_PATH needs REGMAIL_APP_URL")
+        return self
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin == "*" or not origin.startswith(("http://", "https://")):
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
+        return [origin.rstrip("/") for origin in value]
 
     @property
     def hash_thread_count(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -60,7 +61,9 @@ async def test_register_mail_activate_and_reuse(
 
         activated = await svc.activate(token_of(link))
         assert activated.status_code == 200
-        assert activated.json() == {"email": "Ada@example.com", "status": "active"}
+        body = activated.json()
+        assert uuid.UUID(body.pop("account_id"))  # the account, for the caller
+        assert body == {"email": "Ada@example.com", "status": "active"}
 
         again = await svc.activate(token_of(link))
         assert again.status_code == 410

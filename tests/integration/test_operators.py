@@ -6,6 +6,7 @@ import email
 import email.policy
 import json
 import re
+import uuid
 from pathlib import Path
 
 from tests.support.processes import regmail_cli
@@ -42,7 +43,9 @@ async def test_cli_lists_shows_and_replays_a_dead_mail(tmp_path: Path, smtp_sink
         token = _token_in(smtp_sink.dump.read_text())
         assert token not in replayed.stdout  # operators never see the token
         activated = await svc.activate(token)
-        assert activated.json() == {"email": "ops@example.com", "status": "active"}
+        body = activated.json()
+        assert uuid.UUID(body.pop("account_id"))  # the account, for the caller
+        assert body == {"email": "ops@example.com", "status": "active"}
 
         again = await regmail_cli(settings, "messages", "retry", dead.id)
         assert again.returncode == 1 and "sent" in again.stderr

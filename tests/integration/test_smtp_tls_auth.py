@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import uuid
 from pathlib import Path
 
 import httpx
@@ -85,7 +86,9 @@ async def test_serve_and_worker_processes_send_real_mail(tmp_path: Path) -> None
                 activated = await client.post(
                     "/v1/activations", json={"token": token, "password": "correct horse"}
                 )
-                assert activated.json() == {"email": "real@example.com", "status": "active"}
+                body = activated.json()
+                assert uuid.UUID(body.pop("account_id"))  # the account, for the caller
+                assert body == {"email": "real@example.com", "status": "active"}
                 for bearer in (ADMIN_TOKEN, WRONG_ADMIN_TOKEN):
                     headers = {"Authorization": f"Bearer {bearer}"}
                     await client.get("/v1/admin/messages", headers=headers)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from regmail.settings import Settings
+from tests.support.waiting import wait_for_port
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -59,3 +62,26 @@ async def regmail_cli(settings: Settings, *args: str) -> subprocess.CompletedPro
         text=True,
         timeout=60,
     )
+
+
+@asynccontextmanager
+async def serving(settings: Settings, tmp_path: Path) -> AsyncIterator[str]:
+    """`regmail migrate`, then `regmail serve` and `regmail worker` as users run them; yields
+    the API's base URL and stops both with SIGTERM (each must exit 0)."""
+    assert (await regmail_cli(settings, "migrate")).returncode == 0
+    log = tmp_path / "regmail.log"
+    port = settings.port
+    processes = [
+        start_regmail(settings, "serve", log=log, cwd=tmp_path),
+        start_regmail(settings, "worker", log=log, cwd=tmp_path),
+    ]
+    try:
+        await asyncio.to_thread(wait_for_port, port, 30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        serve_code, worker_code = [process.wait(30) for process in processes]
+    # uvicorn raises the signal again once it has shut down cleanly, as a shell expects.
+    assert (serve_code in (0, -signal.SIGTERM), worker_code) == (True, 0), log.read_text()[-4000:]
+    assert "unhandled_error" not in log.read_text()

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from regmail.accounts import store, throttle
 from regmail.accounts.addresses import Address
 from regmail.accounts.passwords import PasswordHashing, normalize
-from regmail.accounts.store import Account, AccountStatus
+from regmail.accounts.status import AccountStatus
+from regmail.accounts.store import Account
 from regmail.clock import utcnow
 from regmail.db.engine import readonly
 

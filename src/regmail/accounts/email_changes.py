@@ -20,7 +20,7 @@ from regmail.accounts.credentials import Credentials
 from regmail.accounts.kinds import EMAIL_CHANGE, EMAIL_CHANGE_REQUESTED, EMAIL_CHANGED
 from regmail.accounts.links import live_link
 from regmail.accounts.mailing import AccountMail
-from regmail.accounts.store import AccountStatus
+from regmail.accounts.status import AccountStatus
 from regmail.accounts.tokens import Purpose, TokenError
 from regmail.clock import utcnow
 from regmail.db.engine import readonly

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.accounts import store, tokens
-from regmail.accounts.store import AccountStatus
+from regmail.accounts.status import AccountStatus
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose
 from regmail.mails.kinds import Kind, NotReplayable, Renewal, Replay, Site, Variables
 

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from regmail.accounts import store, tokens
-from regmail.accounts.store import Account, AccountStatus
+from regmail.accounts.status import AccountStatus
+from regmail.accounts.store import Account
 from regmail.accounts.tokens import Purpose, Token, TokenError
 from regmail.clock import utcnow
 from regmail.db.engine import readonly

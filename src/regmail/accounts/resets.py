@@ -21,7 +21,7 @@ from regmail.accounts.links import live_link
 from regmail.accounts.mailing import AccountMail
 from regmail.accounts.passwords import PasswordHashing, check_new_password
 from regmail.accounts.requests import AddressRequest
-from regmail.accounts.store import AccountStatus
+from regmail.accounts.status import AccountStatus
 from regmail.accounts.tokens import Purpose
 from regmail.clock import utcnow
 from regmail.db.engine import readonly

@@ -6,19 +6,14 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.accounts.addresses import Address
+from regmail.accounts.status import AccountStatus
 from regmail.db.tables import accounts
-
-
-class AccountStatus(StrEnum):
-    PENDING = "pending"  # signed up, not yet activated
-    ACTIVE = "active"
 
 
 @dataclass(frozen=True)

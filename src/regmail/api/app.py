@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 import regmail
 from regmail.api.http_metrics import HttpMetrics
@@ -32,7 +35,17 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
     """An app over `runtime`; `lifespan` runs what goes beside it (roles.api)."""
     settings = runtime.settings
-    app = FastAPI(
+    # Swagger UI with its assets served from the package (no CDN), or no docs at all.
+    docs: dict[str, Any] = (
+        {"docs_url": "/docs", "static_url": "/docs/assets"}
+        if settings.api_docs
+        else {"docs_url": None, "openapi_url": None}
+    )
+    app = (FastAPIOffline if settings.api_docs else FastAPI)(
+        **docs,
+        redoc_url=None,
+        # operationIds are the route functions' names: what a generated client calls them.
+        generate_unique_id_function=lambda route: route.name,
         title="regmail",
         version=regmail.__version__,
         description="Sign-up with email activation, delivered through a transactional outbox.",
@@ -54,6 +67,16 @@ def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
     install_problem_handlers(app)
     document_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:  # headless mode: the application's frontend calls the API
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            # No Authorization: a browser never sends the admin token cross-origin.
+            allow_headers=["content-type", "accept-language", "x-request-id"],
+            expose_headers=["retry-after", "x-request-id"],
+            max_age=600,
+        )
     app.add_middleware(RequestIds)  # even a 413 carries its id
     app.add_middleware(HttpMetrics)  # outermost: it times and counts everything
     for module in (

@@ -1,14 +1,16 @@
 """The HTML pages a person uses (sign-up, activation, password reset, address change), in
 en and zh-CN. Every page that ends a step says what happens next: "Continue" to
-REGMAIL_APP_URL when it is set."""
+REGMAIL_APP_URL when it is set, or a 303 straight to the application's own page for that
+step (REGMAIL_APP_*_PATH)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from regmail.accounts.links import Links
@@ -158,6 +160,36 @@ def render_page(
     )
 
 
+def to_app(request: Request, path: str | None, **query: str) -> RedirectResponse | None:
+    """A 303 to the application's page `path` (under REGMAIL_APP_URL), if it has one."""
+    app_url = request.app.state.runtime.settings.app_url
+    if app_url is None or path is None:
+        return None
+    url = app_url.rstrip("/") + path
+    if query:
+        url += ("&" if "?" in path else "?") + urlencode(query)
+    return RedirectResponse(url, status_code=303)
+
+
+def step_done(
+    request: Request, path: str | None, template: str, lang: str, **context: Any
+) -> Response:
+    """The end of a step: the application's page for it, else ours saying it is done."""
+    return to_app(request, path) or render_page(request, template, lang, state="done", **context)
+
+
+def link_redirect(request: Request, purpose: Purpose, state: str) -> RedirectResponse | None:
+    """Where the application wants a link in `state` to send the person, if anywhere: an
+    activation link of an active account to its page after activation, a link that no
+    longer works to its page for that."""
+    settings = request.app.state.runtime.settings
+    if state == "active":
+        return to_app(request, settings.app_activated_path)
+    if state in ("invalid", "used", "expired"):
+        return to_app(request, settings.app_link_failed_path, step=purpose, reason=state)
+    return None
+
+
 # The HTTP status of a link's page, by the state of its token.
 LINK_STATUS = {"live": 200, "active": 200, "invalid": 400}
 
@@ -170,10 +202,14 @@ async def link_page(
     token: str,
     lang: str,
     error: str | None = None,
-) -> HTMLResponse:
+) -> Response:
     """The page behind a mailed link, as its token stands: the form while it is live (with
-    `error` after a refused attempt), else why it no longer works. Reads, never writes."""
+    `error` after a refused attempt), else why it no longer works (or the application's
+    page for that, REGMAIL_APP_LINK_FAILED_PATH). Reads, never writes."""
     link = await links.state(token, purpose)
+    redirect = link_redirect(request, purpose, link.state)
+    if redirect is not None:
+        return redirect
     status = 400 if error else LINK_STATUS.get(link.state, 410)
     return render_page(
         request,

@@ -3,18 +3,15 @@ the account's address and the settings, so the flows check it (accounts/password
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from regmail.accounts.addresses import MAX_ADDRESS_LENGTH, parse_address
 from regmail.accounts.passwords import MAX_INPUT_LENGTH
-from regmail.accounts.store import AccountStatus
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH
-
-Locale = Literal["en", "zh-CN"]
+from regmail.api.results import Locale
 
 
 def _check_address(value: str) -> str:
@@ -89,28 +86,3 @@ class EmailChangeIn(_Strict):
 
 class EmailChangeCompleteIn(_Strict):
     token: Token
-
-
-class Accepted(BaseModel):
-    status: Literal["accepted"] = "accepted"
-
-
-class ActivatedOut(BaseModel):
-    email: str
-    status: Literal["active"] = "active"
-
-
-class VerifiedOut(BaseModel):
-    account_id: str
-    email: str
-    status: AccountStatus
-
-
-class AccountOut(BaseModel):
-    id: str
-    email: str
-    status: AccountStatus
-    locale: str
-    created_at: datetime
-    activated_at: datetime | None
-    failed_sign_ins: int

@@ -79,6 +79,7 @@ class Renderer:
             settings.public_url,
             settings.product_name or product_name_of(settings.mail_from),
             settings.support_email,
+            settings.link_base_url,
         )
         return cls(kinds, settings.mail_from, site, settings.templates_dir)
 

@@ -62,10 +62,13 @@ class Site:
     public_url: str
     product_name: str
     support_email: str | None = None
+    link_base: str | None = None  # headless: the application's frontend serves the links
 
     def link(self, path: str, **query: str) -> str:
-        """An absolute link into the service, e.g. site.link("/activate", token=t)."""
-        return f"{self.public_url.rstrip('/')}{path}?{urlencode(query)}"
+        """An absolute link for a mail, e.g. site.link("/activate", token=t): to regmail's
+        page, or to the application's frontend in headless mode."""
+        base = self.link_base or self.public_url
+        return f"{base.rstrip('/')}{path}?{urlencode(query)}"
 
 
 @dataclass(frozen=True)

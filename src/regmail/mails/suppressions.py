@@ -28,9 +28,6 @@ class Suppression:
     mail_id: str | None
     created_at: datetime
 
-    def as_json(self) -> dict[str, str | None]:
-        return {**self.__dict__, "created_at": self.created_at.isoformat()}
-
 
 class Suppressions:
     """The worker's writes to the list, in its group commit."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from regmail.accounts.addresses import parse_address
 from regmail.accounts.passwords import MAX_INPUT_LENGTH
@@ -15,9 +15,10 @@ from regmail.accounts.signup import WrongPassword
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
 from regmail.api.deps import get_runtime, limit_address, limit_client, limit_links
 from regmail.api.messages import language, localized
-from regmail.api.pages import TEXT, link_page, page_language, render_page
+from regmail.api.pages import TEXT, link_page, page_language, render_page, step_done
 from regmail.api.problems import BODY_PROBLEMS, Problem
-from regmail.api.schemas import ActivatedOut, ActivationIn
+from regmail.api.results import ActivatedOut
+from regmail.api.schemas import ActivationIn
 from regmail.metrics import ACTIVATIONS
 from regmail.runtime import Runtime
 
@@ -68,7 +69,7 @@ async def activate(
             extra={"code": "wrong_password", "errors": [{"field": "password", "message": message}]},
         ) from None
     ACTIVATIONS.labels("activated").inc()
-    return ActivatedOut(email=activated.email)
+    return ActivatedOut(account_id=activated.account_id, email=activated.email)
 
 
 @router.get("/activate", response_class=HTMLResponse, include_in_schema=False)
@@ -76,7 +77,7 @@ async def activate_page(
     request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],
     token: Annotated[str, Query()] = "",
-) -> HTMLResponse:
+) -> Response:
     """Reads the token's state; changes nothing."""
     limit_links(request)
     return await _page(request, runtime, token[:MAX_TOKEN_LENGTH], page_language(request))
@@ -84,7 +85,7 @@ async def activate_page(
 
 async def _page(
     request: Request, runtime: Runtime, token: str, lang: str, error: str | None = None
-) -> HTMLResponse:
+) -> Response:
     links = runtime.accounts.links
     return await link_page(request, links, Purpose.ACTIVATION, "activate.html", token, lang, error)
 
@@ -96,7 +97,7 @@ async def activate_form(
     token: Annotated[str, Form(max_length=MAX_TOKEN_LENGTH)] = "",
     password: Annotated[str, Form(max_length=MAX_INPUT_LENGTH)] = "",
     locale: Annotated[str, Form(max_length=16)] = "en",
-) -> HTMLResponse:
+) -> Response:
     lang = page_language(request, locale)
     limit_links(request)
     try:
@@ -108,7 +109,8 @@ async def activate_form(
         ACTIVATIONS.labels("wrong_password").inc()
         return await _page(request, runtime, token, lang, localized("password.wrong", lang))
     ACTIVATIONS.labels("activated").inc()
-    return render_page(request, "activate.html", lang, state="done", email=activated.email)
+    after = runtime.settings.app_activated_path
+    return step_done(request, after, "activate.html", lang, email=activated.email)
 
 
 @router.post("/resend", response_class=HTMLResponse, include_in_schema=False)

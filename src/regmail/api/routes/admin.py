@@ -6,31 +6,37 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from regmail.accounts.addresses import parse_address
 from regmail.api.deps import get_runtime
 from regmail.api.problems import Problem, field_errors
-from regmail.api.schemas import AccountOut
+from regmail.api.results import AccountOut, MailOut, SuppressionOut
+from regmail.mails import suppressions
 from regmail.mails.kinds import NotReplayable
 from regmail.mails.replay import replay
 from regmail.mails.status import DeadReason, MailStatus
-from regmail.mails.suppressions import lift, list_suppressions
 from regmail.mails.views import MailFilter, count_by_status, get_mail, list_mails, parse_since
 from regmail.metrics import ACCOUNT_CHANGES
 from regmail.runtime import Runtime
 
+bearer = HTTPBearer(
+    scheme_name="adminToken",
+    description="REGMAIL_ADMIN_TOKEN, as `Authorization: Bearer <token>`",
+    auto_error=False,  # regmail answers with its own problem+json
+)
+
 
 def require_admin(
     runtime: Annotated[Runtime, Depends(get_runtime)],
-    authorization: Annotated[str | None, Header()] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> None:
     expected = runtime.settings.admin_token
     if expected is None:
         raise Problem(404, "Admin API disabled", "set REGMAIL_ADMIN_TOKEN to enable it")
-    scheme, _, given = (authorization or "").partition(" ")
-    matches = hmac.compare_digest(given.encode(), expected.get_secret_value().encode())
-    if scheme.lower() != "bearer" or not matches:  # the scheme is case-insensitive (RFC 7235)
+    given = credentials.credentials if credentials is not None else ""
+    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
         raise Problem(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -47,8 +53,8 @@ router = APIRouter(
 )
 
 
-@router.get("/messages", summary="Mails, newest change first")
-async def messages(
+@router.get("/messages", summary="Mails, newest change first", response_model=list[MailOut])
+async def list_messages(
     runtime: Annotated[Runtime, Depends(get_runtime)],
     status: MailStatus | None = None,
     recipient: Annotated[str | None, Query(max_length=320)] = None,
@@ -58,51 +64,61 @@ async def messages(
         Query(max_length=64, description="changed since: an age (2h, 7d) or an ISO 8601 time"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[dict[str, Any]]:
+) -> list[MailOut]:
     try:
         changed_since = None if since is None else parse_since(since)
     except ValueError as error:
         raise field_errors([{"field": "since", "message": str(error)}]) from None
     which = MailFilter(status, recipient, reason, changed_since)
-    return [m.as_json() for m in await list_mails(runtime.engine, which, limit)]
+    return [MailOut(**m.__dict__) for m in await list_mails(runtime.engine, which, limit)]
 
 
-@router.get("/messages/{mail_id}", summary="One mail's delivery state")
-async def message(
-    mail_id: str, runtime: Annotated[Runtime, Depends(get_runtime)]
-) -> dict[str, Any]:
+@router.get("/messages/{mail_id}", summary="One mail's delivery state", response_model=MailOut)
+async def get_message(
+    mail_id: Annotated[str, Path(max_length=36)], runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> MailOut:
     view = await get_mail(runtime.engine, mail_id)
     if view is None:
         raise Problem(404, "No such mail")
-    return view.as_json()
+    return MailOut(**view.__dict__)
 
 
 @router.post(
     "/messages/{mail_id}/retry",
     summary="Replay a dead or retrying mail now",
     responses={409: {"description": "Not dead or retrying, or its account is already active"}},
+    response_model=MailOut,
 )
-async def retry(mail_id: str, runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, Any]:
+async def retry_message(
+    mail_id: Annotated[str, Path(max_length=36)], runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> MailOut:
     try:
         view = await replay(runtime.engine, runtime.queue, runtime.settings, mail_id)
     except LookupError:
         raise Problem(404, "No such mail") from None
     except NotReplayable as error:
         raise Problem(409, "Not retryable", str(error)) from None
-    return view.as_json()
+    return MailOut(**view.__dict__)
 
 
-@router.get("/stats", summary="Mails by status")
-async def stats(runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, int]:
+@router.get("/stats", summary="How many mails (and events) there are in each status")
+async def mail_stats(runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict[str, int]:
     return await count_by_status(runtime.engine)
 
 
-@router.get("/suppressions", summary="Addresses that hard-bounced and get no more mail")
-async def suppressions(
+@router.get(
+    "/suppressions",
+    summary="Addresses that hard-bounced and get no more mail",
+    response_model=list[SuppressionOut],
+)
+async def list_suppressions(
     runtime: Annotated[Runtime, Depends(get_runtime)],
     limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-) -> list[dict[str, Any]]:
-    return [s.as_json() for s in await list_suppressions(runtime.engine, limit)]
+) -> list[SuppressionOut]:
+    return [
+        SuppressionOut(**s.__dict__)
+        for s in await suppressions.list_suppressions(runtime.engine, limit)
+    ]
 
 
 @router.delete(
@@ -112,7 +128,7 @@ async def lift_suppression(
     address: Annotated[str, Path(max_length=320)],
     runtime: Annotated[Runtime, Depends(get_runtime)],
 ) -> None:
-    if not await lift(runtime.engine, address):
+    if not await suppressions.lift(runtime.engine, address):
         raise Problem(404, "No such suppression")
 
 

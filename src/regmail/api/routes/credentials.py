@@ -14,7 +14,8 @@ from regmail.accounts.addresses import parse_address
 from regmail.accounts.credentials import CredentialsRefused
 from regmail.api.deps import client_ip, get_runtime, limit_sign_in_checks
 from regmail.api.problems import BODY_PROBLEMS, Problem
-from regmail.api.schemas import CredentialsIn, VerifiedOut
+from regmail.api.results import VerifiedOut
+from regmail.api.schemas import CredentialsIn
 from regmail.metrics import SIGN_IN_CHECKS
 from regmail.runtime import Runtime
 
@@ -58,7 +59,7 @@ def refusal_problem(refused: CredentialsRefused) -> Problem:
     dependencies=[Depends(limit_sign_in_checks)],
     summary="Check an email and password (sign-in)",
 )
-async def verify(
+async def verify_credentials(
     body: CredentialsIn, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> VerifiedOut:
     address = parse_address(body.email)

@@ -23,7 +23,9 @@ def get_mailbox(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Mailbox:
 
 
 @router.get("/mailbox/messages", summary="Received mails as JSON, newest first")
-async def messages(mailbox: Annotated[Mailbox, Depends(get_mailbox)]) -> list[dict[str, Any]]:
+async def dev_mailbox_messages(
+    mailbox: Annotated[Mailbox, Depends(get_mailbox)],
+) -> list[dict[str, Any]]:
     return [mail.as_json() for mail in mailbox.all()]
 
 

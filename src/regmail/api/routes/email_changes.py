@@ -7,18 +7,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from regmail.accounts.addresses import parse_address
 from regmail.accounts.credentials import CredentialsRefused
 from regmail.accounts.email_changes import AddressTaken
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
 from regmail.api.deps import client_ip, get_runtime, limit_links, limit_sign_in_checks
-from regmail.api.pages import link_page, page_language, render_page
+from regmail.api.pages import link_page, link_redirect, page_language, render_page, step_done
 from regmail.api.problems import Problem
+from regmail.api.results import Accepted, ActivatedOut
 from regmail.api.routes.activations import TOKEN_PROBLEMS, token_problem
 from regmail.api.routes.credentials import CREDENTIAL_PROBLEMS, refusal_problem
-from regmail.api.schemas import Accepted, ActivatedOut, EmailChangeCompleteIn, EmailChangeIn
+from regmail.api.schemas import EmailChangeCompleteIn, EmailChangeIn
 from regmail.metrics import ACCOUNT_CHANGES
 from regmail.runtime import Runtime
 
@@ -33,7 +34,7 @@ router = APIRouter(tags=["email changes"])
     dependencies=[Depends(limit_sign_in_checks)],
     summary="Ask to change an account's address: a confirmation link goes to the new one",
 )
-async def request_change(
+async def request_email_change(
     body: EmailChangeIn, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> Accepted:
     """The password is checked like a sign-in (same answers, same throttling). The 202 says
@@ -56,7 +57,7 @@ async def request_change(
     dependencies=[Depends(limit_links)],
     summary="Make the change, with the token from the mail to the new address",
 )
-async def complete_change(
+async def complete_email_change(
     body: EmailChangeCompleteIn, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> ActivatedOut:
     try:
@@ -68,7 +69,7 @@ async def complete_change(
             409, "Address taken", "the new address has an account by now", type_="/problems/taken"
         ) from None
     ACCOUNT_CHANGES.labels("email_changed").inc()
-    return ActivatedOut(email=changed.email)
+    return ActivatedOut(account_id=changed.account_id, email=changed.email)
 
 
 @router.get("/confirm-email", response_class=HTMLResponse, include_in_schema=False)
@@ -76,7 +77,7 @@ async def confirm_page(
     request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],
     token: Annotated[str, Query()] = "",
-) -> HTMLResponse:
+) -> Response:
     """Reads the token's state; changes nothing."""
     limit_links(request)
     links = runtime.accounts.links
@@ -90,18 +91,22 @@ async def confirm_form(
     runtime: Annotated[Runtime, Depends(get_runtime)],
     token: Annotated[str, Form(max_length=MAX_TOKEN_LENGTH)] = "",
     locale: Annotated[str, Form(max_length=16)] = "en",
-) -> HTMLResponse:
+) -> Response:
     lang = page_language(request, locale)
     limit_links(request)
     link = await runtime.accounts.links.state(token, Purpose.EMAIL_CHANGE)
     try:
         changed = await runtime.accounts.email_changes.complete(token)
     except TokenError as error:
+        redirect = link_redirect(request, Purpose.EMAIL_CHANGE, error.code)
         status = 400 if error.code == "invalid" else 410
-        return render_page(request, "confirm_email.html", lang, status, state=error.code)
+        return redirect or render_page(
+            request, "confirm_email.html", lang, status, state=error.code
+        )
     except AddressTaken:
         return render_page(
             request, "confirm_email.html", lang, 409, state="taken", email=link.email
         )
     ACCOUNT_CHANGES.labels("email_changed").inc()
-    return render_page(request, "confirm_email.html", lang, state="done", email=changed.email)
+    after = runtime.settings.app_email_changed_path
+    return step_done(request, after, "confirm_email.html", lang, email=changed.email)

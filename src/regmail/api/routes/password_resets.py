@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from regmail.accounts.addresses import parse_address
@@ -16,16 +16,12 @@ from regmail.accounts.resets import PasswordSet
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
 from regmail.api.deps import get_runtime, limit_address, limit_client, limit_links
 from regmail.api.messages import language, localized, refusal
-from regmail.api.pages import TEXT, link_page, page_language, render_page
+from regmail.api.pages import TEXT, link_page, page_language, render_page, step_done
 from regmail.api.problems import Problem, password_refused
+from regmail.api.results import Accepted, ActivatedOut
 from regmail.api.routes.activations import TOKEN_PROBLEMS, token_problem
 from regmail.api.routes.registrations import PROBLEMS
-from regmail.api.schemas import (
-    Accepted,
-    ActivatedOut,
-    PasswordResetCompleteIn,
-    PasswordResetIn,
-)
+from regmail.api.schemas import PasswordResetCompleteIn, PasswordResetIn
 from regmail.metrics import ACCOUNT_CHANGES
 from regmail.runtime import Runtime
 
@@ -40,7 +36,7 @@ router = APIRouter(tags=["password resets"])
     dependencies=[Depends(limit_client)],
     summary="Mail a password reset link to the address, if it has an account",
 )
-async def request_reset(
+async def request_password_reset(
     body: PasswordResetIn, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> Accepted:
     """Always 202, in the same time for any address: the account is looked up after the
@@ -59,7 +55,7 @@ async def request_reset(
     dependencies=[Depends(limit_links)],
     summary="Set a new password with the token from the reset mail",
 )
-async def complete_reset(
+async def complete_password_reset(
     body: PasswordResetCompleteIn,
     request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],
@@ -71,7 +67,7 @@ async def complete_reset(
     except PasswordRefused as refused:
         raise password_refused(refused, language(request)) from None
     ACCOUNT_CHANGES.labels("password_reset").inc()
-    return ActivatedOut(email=done.email)
+    return ActivatedOut(account_id=done.account_id, email=done.email)
 
 
 @router.get("/forgot", response_class=HTMLResponse, include_in_schema=False)
@@ -120,7 +116,7 @@ async def reset_page(
     request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],
     token: Annotated[str, Query()] = "",
-) -> HTMLResponse:
+) -> Response:
     """Reads the token's state; changes nothing."""
     limit_links(request)
     return await _page(request, runtime, token[:MAX_TOKEN_LENGTH], page_language(request))
@@ -128,7 +124,7 @@ async def reset_page(
 
 async def _page(
     request: Request, runtime: Runtime, token: str, lang: str, error: str | None = None
-) -> HTMLResponse:
+) -> Response:
     links = runtime.accounts.links
     return await link_page(request, links, Purpose.RESET, "reset.html", token, lang, error)
 
@@ -140,7 +136,7 @@ async def reset_form(
     token: Annotated[str, Form(max_length=MAX_TOKEN_LENGTH)] = "",
     password: Annotated[str, Form(max_length=MAX_INPUT_LENGTH)] = "",
     locale: Annotated[str, Form(max_length=16)] = "en",
-) -> HTMLResponse:
+) -> Response:
     lang = page_language(request, locale)
     limit_links(request)
     try:
@@ -150,6 +146,5 @@ async def reset_form(
     except PasswordRefused as refused:
         return await _page(request, runtime, token, lang, refusal(refused, lang))
     ACCOUNT_CHANGES.labels("password_reset").inc()
-    return render_page(
-        request, "reset.html", lang, state="done", email=done.email, activated=done.activated
-    )
+    after = runtime.settings.app_password_reset_path
+    return step_done(request, after, "reset.html", lang, email=done.email, activated=done.activated)

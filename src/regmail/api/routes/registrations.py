@@ -11,7 +11,8 @@ from regmail.accounts.passwords import PasswordRefused
 from regmail.api.deps import get_runtime, limit_address, limit_client
 from regmail.api.messages import language
 from regmail.api.problems import BODY_PROBLEMS, password_refused
-from regmail.api.schemas import Accepted, RegistrationIn, ResendIn
+from regmail.api.results import Accepted
+from regmail.api.schemas import RegistrationIn, ResendIn
 from regmail.runtime import Runtime
 
 router = APIRouter(tags=["registrations"])
@@ -58,7 +59,7 @@ async def register(
     tags=["activations"],
     summary="Send the activation mail again",
 )
-async def resend(
+async def resend_activation(
     body: ResendIn, request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
 ) -> Accepted:
     """Always 202, in the same time for any address: a pending account gets its activation
