@@ -48,6 +48,10 @@ ensure_venv() {
   fi
   stamp="$VENV/.regmail-installed"
   want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1) extras=$extras"
+  # A dev install holds the base and the example's extra too: keep it.
+  case "$extras" in
+    "" | example) grep -qxF "${want% extras=*} extras=dev" "$stamp" 2>/dev/null && return ;;
+  esac
   if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
     log "installing regmail${extras:+[$extras]} into .venv"
     "$VENV/bin/python" -m pip install -q --upgrade pip

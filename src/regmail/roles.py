@@ -156,11 +156,13 @@ async def _serve_dev(runtime: Runtime, announce: Callable[[str], None]) -> None:
     )
     # uvicorn catches Ctrl-C / SIGTERM while it serves and raises the signal again once it
     # has shut down. Left to the event loop's default handler, that second SIGINT would
-    # cancel this task halfway through closing the sink and the database; here it only
-    # asks a server that has stopped already to stop.
+    # cancel this task halfway through closing the sink and the database, so the loop
+    # takes it, and does nothing: the loop also sees every signal uvicorn handles (through
+    # its wakeup fd), and passing it on would count as a second Ctrl-C, a forced exit that
+    # skips the lifespan's shutdown (the worker cancelled, not stopped).
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, server.handle_exit, sig, None)
+        loop.add_signal_handler(sig, lambda: None)
     await server.serve()
     if not server.started:
         raise OSError(f"the HTTP port {s.port} is not available")

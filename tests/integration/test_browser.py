@@ -3,32 +3,18 @@ the password → activated → on to the application; a password reset through t
 
 from __future__ import annotations
 
-import shutil
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import sync_playwright
 
+from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, open_newest_mail
 from tests.support.processes import start_regmail
 from tests.support.service import make_settings
 from tests.support.waiting import free_port, wait_for_port
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# The machine has no internet: keep Chromium from calling home at every start.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -51,18 +37,12 @@ def dev_server(tmp_path: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        assert process.wait(timeout=30) == 0, (tmp_path / "dev.log").read_text()
-
-
-def open_newest_mail(page: Page, base: str, count: int = 1, timeout: float = 20.0) -> None:
-    """The newest mail, once the mailbox holds `count`."""
-    deadline = time.monotonic() + timeout
-    page.goto(f"{base}/dev/mailbox")
-    while page.locator("tr.mail").count() < count:
-        assert time.monotonic() < deadline, "the mail did not reach the dev mailbox"
-        page.wait_for_timeout(100)  # the mailbox page is plain HTML: reload to see new mail
-        page.reload()
-    page.locator("tr.mail a").first.click()
+        code = process.wait(timeout=30)
+        log = (tmp_path / "dev.log").read_text()
+        # A clean stop, not uvicorn's forced exit (which cancels the worker mid-flight).
+        assert (code, "Traceback" in log, '"event": "worker_stopped"' in log) == (0, False, True), (
+            log
+        )
 
 
 TEXT = {
