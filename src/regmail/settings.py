@@ -157,8 +157,10 @@ class Settings(BaseSettings):
     smtp_pause_max_seconds: float = Field(
         60.0,
         gt=0,
-        description="Longest pause of all delivery while the SMTP provider itself fails "
-        "(refused connection, TLS or AUTH failure); pauses start at 1 s and double.",
+        description="Longest pause of all mail while the SMTP provider itself fails "
+        "(refused connection, TLS or AUTH failure); pauses start at 1 s and double. Also the "
+        "longest pause of one event destination that refuses connections (a webhook "
+        "endpoint that is down, the event broker); mail and other destinations go on.",
     )
     smtp_idle_check_seconds: float = Field(
         10.0, description="A pooled connection idle longer than this is checked with NOOP first."

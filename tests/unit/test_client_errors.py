@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import httpx
 import pytest
 
@@ -32,3 +36,13 @@ def test_an_answer_that_is_not_a_problem_still_raises(status: int, kind: type) -
     error = error_of(httpx.Response(status, text="<html>bad gateway</html>"))
     assert type(error) is kind and error.status == status
     assert error.errors == [] and error.retry_after is None
+
+
+def test_the_client_needs_none_of_the_servers_dependencies() -> None:
+    script = (
+        "import json, sys, regmail.client; "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    server_only = {"sqlalchemy", "argon2", "fastapi", "starlette", "jinja2", "aio_pika"}
+    assert server_only.isdisjoint(json.loads(loaded.stdout)), loaded.stdout
