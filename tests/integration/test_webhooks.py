@@ -87,6 +87,8 @@ async def test_a_receiver_down_then_refusing_gets_every_event_in_order(
         standardwebhooks.Webhook(SECRET).verify(r.body, r.headers)
     delivered = _first_deliveries(receiver.delivered)
     assert len(delivered) == len(rows), "every event delivered once at least"
+    # Duplicates come only from a lost answer or a dead worker: neither happens here.
+    assert len(receiver.delivered) == len(delivered), "an event acknowledged twice"
     by_account: dict[str, list[str]] = defaultdict(list)
     for event in delivered:
         by_account[event["data"]["account_id"]].append(event["type"])
