@@ -86,9 +86,17 @@ def serve(
 @app.command()
 def worker(
     concurrency: Annotated[int | None, typer.Option(help="Mails in flight at once")] = None,
+    kinds: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kinds",
+            help="Your kinds of mail, as package.module:NAME (repeatable); instead of "
+            "REGMAIL_KINDS. regmail's own kinds are always there.",
+        ),
+    ] = None,
 ) -> None:
     """Deliver queued mail until SIGINT/SIGTERM (in-flight sends finish first)."""
-    settings = _settings("worker", worker_concurrency=concurrency)
+    settings = _settings("worker", worker_concurrency=concurrency, kinds=kinds or None)
     _serve_metrics(settings)
     _run_until_signal(lambda stop: roles.process(settings, {roles.Role.WORKER}, stop))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import resource
 import signal
@@ -11,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from regmail.settings import Settings
 from tests.support.waiting import wait_for_port
@@ -20,14 +22,28 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The REGMAIL_* environment that reproduces `settings` in a child process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGMAIL_")}
     for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"REGMAIL_{name.upper()}"] = (
-            str(value).lower() if isinstance(value, bool) else str(value)
-        )
+        if value is not None:
+            env[f"REGMAIL_{name.upper()}"] = _env_value(_revealed(value))
     return env
+
+
+def _revealed(value: Any) -> Any:
+    """The value with its secrets in clear (a child process needs them)."""
+    if hasattr(value, "get_secret_value"):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: _revealed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_revealed(v) for v in value]
+    return value
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list | dict):
+        return json.dumps(value, default=str)  # as pydantic-settings parses complex fields
+    return str(value)
 
 
 def start_regmail(

@@ -24,6 +24,7 @@ from regmail.db.tables import outbox
 from regmail.mails.status import OutboxStatus
 
 CHANNEL = "regmail_outbox"  # PostgreSQL NOTIFY channel
+NOTIFY = f"NOTIFY {CHANNEL}"
 
 
 class Wakeup:
@@ -60,31 +61,35 @@ class Settle:
     dead: str | None = None
 
 
+def outbox_values(mail_id: str, key: str, now: datetime, trace: str = "") -> dict[str, Any]:
+    """An outbox row for the mail, due now, carrying `trace` (a W3C traceparent)."""
+    return {
+        "mail_id": mail_id,
+        "key": key,
+        "status": OutboxStatus.READY,
+        "available_at": now,
+        "deliveries": 0,
+        "created_at": now,
+        "trace": trace or None,
+    }
+
+
 async def insert_rows(
     conn: AsyncConnection, rows: Sequence[tuple[str, str]], now: datetime, trace: str = ""
 ) -> None:
-    """Rows for (mail_id, key) pairs, due now, carrying `trace` (a W3C traceparent).
+    """Rows for (mail_id, key) pairs, due now, carrying `trace`.
 
     On PostgreSQL a NOTIFY goes with them: delivered when the transaction commits (and not
     at all if it rolls back), so listening workers wake exactly when there is work.
     """
-    await conn.execute(
-        outbox.insert(),
-        [
-            {
-                "mail_id": mail_id,
-                "key": key,
-                "status": OutboxStatus.READY,
-                "available_at": now,
-                "deliveries": 0,
-                "created_at": now,
-                "trace": trace or None,
-            }
-            for mail_id, key in rows
-        ],
-    )
+    await insert_values(conn, [outbox_values(mail_id, key, now, trace) for mail_id, key in rows])
+
+
+async def insert_values(conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> None:
+    """Outbox rows as `outbox_values` makes them, with the NOTIFY (see insert_rows)."""
+    await conn.execute(outbox.insert(), values)
     if conn.dialect.name == "postgresql":
-        await conn.execute(text(f"NOTIFY {CHANNEL}"))
+        await conn.execute(text(NOTIFY))
 
 
 async def replace_row(conn: AsyncConnection, mail_id: str, key: str, now: datetime) -> None:

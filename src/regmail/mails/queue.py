@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.db.tables import mails
 from regmail.mails.kinds import Channel, InvalidMail, Kinds
-from regmail.mails.outbox import Wakeup, insert_rows
+from regmail.mails.outbox import Wakeup, insert_values, outbox_values
 from regmail.mails.sealing import Sealer
 from regmail.mails.status import MailStatus
 from regmail.mails.suppressions import is_suppressed
@@ -49,45 +49,57 @@ def message_key(channel: str, recipient: str, account_id: str | None, mail_id: s
     return recipient
 
 
+@dataclass(frozen=True)
+class QueuedRows:
+    mail_id: str
+    mail: dict[str, Any]  # the mails row
+    outbox: dict[str, Any]  # its outbox row
+    suppressible: bool  # a mail to an address: not queued when the address is suppressed
+
+
 class MailQueue:
     def __init__(self, kinds: Kinds, sealer: Sealer, wakeup: Wakeup | None = None) -> None:
         self.kinds = kinds
         self._sealer = sealer
         self._wakeup = wakeup or Wakeup()
 
-    async def enqueue(self, conn: AsyncConnection, mail: NewMail, now: datetime) -> str | None:
-        """Store the mail (`queued`, context sealed) and its outbox row, to commit with the
-        caller; its id, or None when the recipient is suppressed. InvalidMail if it is
-        not a mail regmail can send."""
+    def rows(self, mail: NewMail, now: datetime) -> QueuedRows:
+        """The mail's row (`queued`, context sealed) and its outbox row, checked; InvalidMail
+        if it is not a mail regmail can send. Every way of queueing writes these."""
         mail_id = str(uuid.uuid4())
         payload = self.sealed_context(mail.kind, mail.locale, mail_id, mail.context)
         channel = self.kinds[mail.kind].channel
         if "\r" in mail.recipient or "\n" in mail.recipient:
             raise InvalidMail("recipient", "one line")
-        if channel == Channel.MAIL:
-            if "@" not in mail.recipient:
-                raise InvalidMail("recipient", "one address, without line breaks")
-            if await is_suppressed(conn, mail.recipient):
-                return None
-        await conn.execute(
-            mails.insert().values(
-                id=mail_id,
-                account_id=mail.account_id,
-                channel=channel,
-                kind=mail.kind,
-                recipient=mail.recipient,
-                locale=mail.locale,
-                payload=payload,
-                status=MailStatus.QUEUED,
-                attempts=0,
-                created_at=now,
-                updated_at=now,
-                expires_at=mail.expires_at,
-            )
-        )
+        if channel == Channel.MAIL and "@" not in mail.recipient:
+            raise InvalidMail("recipient", "one address, without line breaks")
+        values = {
+            "id": mail_id,
+            "account_id": mail.account_id,
+            "channel": channel,
+            "kind": mail.kind,
+            "recipient": mail.recipient,
+            "locale": mail.locale,
+            "payload": payload,
+            "status": MailStatus.QUEUED,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": mail.expires_at,
+        }
         key = mail.key or message_key(channel, mail.recipient, mail.account_id, mail_id)
-        await insert_rows(conn, [(mail_id, key)], now, current_traceparent())
-        return mail_id
+        queued = outbox_values(mail_id, key, now, current_traceparent())
+        return QueuedRows(mail_id, values, queued, channel == Channel.MAIL)
+
+    async def enqueue(self, conn: AsyncConnection, mail: NewMail, now: datetime) -> str | None:
+        """Store the mail and its outbox row, to commit with the caller; its id, or None
+        when the recipient is suppressed."""
+        rows = self.rows(mail, now)
+        if rows.suppressible and await is_suppressed(conn, mail.recipient):
+            return None
+        await conn.execute(mails.insert().values(rows.mail))
+        await insert_values(conn, [rows.outbox])
+        return rows.mail_id
 
     def committed(self, *mail_ids: str | None) -> None:
         """After the commit: log each message's id (the key to its whole life in the logs)
