@@ -174,4 +174,4 @@ async def test_refusals_as_typed_exceptions(
 def _lock(tmp_path: Path, email: str) -> None:
     """100 failures in a row, written directly: the lock's own counting is tested elsewhere."""
     with sqlite3.connect(tmp_path / "regmail.db") as db:
-        db.execute("UPDATE accounts SET failed_sign_ins = 100 WHERE email = ?", (email,))
+        db.execute("UPDATE regmail_accounts SET failed_sign_ins = 100 WHERE email = ?", (email,))

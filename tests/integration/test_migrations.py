@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 
 from regmail.db.engine import create_engine
 from regmail.db.migrate import alembic_config
-from regmail.db.tables import metadata
+from regmail.db.tables import VERSION_TABLE, metadata
 from regmail.settings import Settings
 from tests.support.processes import settings_env
 
@@ -36,7 +36,7 @@ async def test_regmail_migrate_creates_the_schema_and_is_repeatable(database_url
     async with engine.connect() as conn:
 
         def check(sync_conn) -> tuple[str | None, list, set[str]]:
-            context = MigrationContext.configure(sync_conn)
+            context = MigrationContext.configure(sync_conn, opts={"version_table": VERSION_TABLE})
             diff = compare_metadata(context, metadata)
             return context.get_current_revision(), diff, set(inspect(sync_conn).get_table_names())
 
@@ -44,5 +44,6 @@ async def test_regmail_migrate_creates_the_schema_and_is_repeatable(database_url
     await engine.dispose()
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert revision == head
-    assert {"accounts", "account_tokens", "mails", "outbox", "alembic_version"} <= tables
+    assert {"regmail_accounts", "regmail_mails", "regmail_outbox", VERSION_TABLE} <= tables
+    assert all(t.startswith("regmail_") for t in tables), tables
     assert diff == [], f"migrations and db/tables.py disagree: {diff}"

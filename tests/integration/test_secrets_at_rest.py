@@ -15,7 +15,7 @@ from tests.support.mailstate import count_outbox
 from tests.support.service import make_settings, running_service
 from tests.support.waiting import eventually
 
-TABLES = ("accounts", "account_tokens", "mails", "outbox")
+TABLES = ("regmail_accounts", "regmail_account_tokens", "regmail_mails", "regmail_outbox")
 
 
 async def test_no_token_in_postgres_or_rabbitmq(

@@ -11,6 +11,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from regmail.db.legacy import adopt_unprefixed
+from regmail.db.tables import VERSION_TABLE
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -23,6 +26,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     def upgrade(connection: Connection) -> None:
+        adopt_unprefixed(connection)
         command.upgrade(alembic_config(connection), revision)
 
     async with engine.begin() as connection:
@@ -33,7 +37,8 @@ async def schema_revisions(engine: AsyncEngine) -> tuple[str | None, str | None]
     """(the database's schema revision, the one this code expects): equal when migrated."""
 
     def current(connection: Connection) -> str | None:
-        return MigrationContext.configure(connection).get_current_revision()
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()
 
     async with engine.connect() as connection:
         found = await connection.run_sync(current)

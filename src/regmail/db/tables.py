@@ -42,6 +42,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Every table is regmail_*, Alembic's record of the schema too, so regmail can share a
+# database with an application (and its own Alembic history) without a collision.
+PREFIX = "regmail_"
+VERSION_TABLE = f"{PREFIX}alembic_version"
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -52,7 +57,7 @@ metadata = MetaData(
 )
 
 accounts = Table(
-    "accounts",
+    "regmail_accounts",
     metadata,
     Column("id", String(36), primary_key=True),
     Column("email", String(320), nullable=False),
@@ -72,10 +77,10 @@ accounts = Table(
 # Single-use links mailed to an account's address: activation, password reset, address
 # change. The token itself is never stored: its SHA-256 is the key.
 account_tokens = Table(
-    "account_tokens",
+    "regmail_account_tokens",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("account_id", String(36), ForeignKey("accounts.id"), nullable=False),
+    Column("account_id", String(36), ForeignKey("regmail_accounts.id"), nullable=False),
     Column("purpose", String(16), nullable=False),  # activation | reset | email_change
     Column("password_hash", String(255)),  # activation: the password of that sign-up
     Column("new_email", String(320)),  # email_change: the address it confirms
@@ -88,7 +93,7 @@ account_tokens = Table(
 # Failed sign-in checks per address and client network (hashed together): the delay
 # before the next check grows with them; a success removes the row.
 sign_in_failures = Table(
-    "sign_in_failures",
+    "regmail_sign_in_failures",
     metadata,
     Column("key", String(64), primary_key=True),
     Column("failures", Integer, nullable=False),
@@ -100,7 +105,7 @@ sign_in_failures = Table(
 # until handled: the answer is sent before the address is looked up, so it takes the same
 # time whoever the address belongs to, and a crash does not lose the request.
 address_requests = Table(
-    "address_requests",
+    "regmail_address_requests",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("action", String(16), nullable=False),  # resend | reset
@@ -113,7 +118,7 @@ address_requests = Table(
 # work: a mail (channel `mail`: to an address over SMTP) or an event (channel `event`: to
 # one webhook endpoint, `webhook:<name>`, or to the event broker, `broker`).
 mails = Table(
-    "mails",
+    "regmail_mails",
     metadata,
     Column("id", String(36), primary_key=True),
     # No foreign key: an account's events (account.deleted among them) outlive it, and are
@@ -146,7 +151,7 @@ mails = Table(
 
 # The transactional outbox. With broker=db it is the queue workers claim from.
 outbox = Table(
-    "outbox",
+    "regmail_outbox",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("mail_id", String(36), nullable=False),
@@ -164,7 +169,7 @@ outbox = Table(
 # Delivery paused as a whole because the SMTP provider itself fails (connect, TLS, AUTH):
 # one row while any worker is paused, so that /readyz can say so. Workers write it.
 provider_pauses = Table(
-    "provider_pauses",
+    "regmail_provider_pauses",
     metadata,
     Column("worker", String(128), primary_key=True),  # host:pid
     Column("reason", Text, nullable=False),
@@ -175,7 +180,7 @@ provider_pauses = Table(
 # Addresses that hard-bounced ("no such user"): no more mail goes to them until an
 # operator lifts the suppression. Sign-up still answers 202.
 suppressions = Table(
-    "suppressions",
+    "regmail_suppressions",
     metadata,
     Column("address", String(320), primary_key=True),  # the recipient as mailed (ASCII)
     Column("reason", Text, nullable=False),  # the server's reply

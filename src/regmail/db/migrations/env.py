@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from alembic import context
 
-from regmail.db.tables import metadata
+from regmail.db.tables import VERSION_TABLE, metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
     target_metadata=metadata,
+    version_table=VERSION_TABLE,
     # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead.
     render_as_batch=connection.dialect.name == "sqlite",
 )

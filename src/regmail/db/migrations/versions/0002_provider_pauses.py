@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "provider_pauses",
+        "regmail_provider_pauses",
         sa.Column("worker", sa.String(length=128), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("since", sa.DateTime(timezone=True), nullable=False),
@@ -28,4 +28,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("provider_pauses")
+    op.drop_table("regmail_provider_pauses")

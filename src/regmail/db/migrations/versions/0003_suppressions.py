@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "suppressions",
+        "regmail_suppressions",
         sa.Column("address", sa.String(length=320), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("mail_id", sa.String(length=36), nullable=True),
@@ -28,4 +28,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("suppressions")
+    op.drop_table("regmail_suppressions")

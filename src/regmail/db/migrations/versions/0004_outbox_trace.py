@@ -17,10 +17,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox") as batch:
+    with op.batch_alter_table("regmail_outbox") as batch:
         batch.add_column(sa.Column("trace", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("outbox") as batch:
+    with op.batch_alter_table("regmail_outbox") as batch:
         batch.drop_column("trace")

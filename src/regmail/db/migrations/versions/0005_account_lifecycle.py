@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "account_tokens",
+        "regmail_account_tokens",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("purpose", sa.String(length=16), nullable=False),
@@ -29,72 +29,77 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"], name=op.f("fk_account_tokens_account_id_accounts")
+            ["account_id"],
+            ["regmail_accounts.id"],
+            name=op.f("fk_regmail_account_tokens_account_id_regmail_accounts"),
         ),
-        sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_account_tokens")),
+        sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_regmail_account_tokens")),
     )
-    with op.batch_alter_table("account_tokens") as batch:
+    with op.batch_alter_table("regmail_account_tokens") as batch:
         batch.create_index(
-            batch.f("ix_account_tokens_account_id_purpose"), ["account_id", "purpose"]
+            batch.f("ix_regmail_account_tokens_account_id_purpose"), ["account_id", "purpose"]
         )
     # An activation token of an earlier version activates with the password its account
     # was created with, as it would have then.
     op.execute(
-        "INSERT INTO account_tokens (token_hash, account_id, purpose, password_hash,"
+        "INSERT INTO regmail_account_tokens (token_hash, account_id, purpose, password_hash,"
         " created_at, expires_at, used_at)"
         " SELECT t.token_hash, t.account_id, 'activation', a.password_hash,"
         " t.created_at, t.expires_at, t.used_at"
-        " FROM activation_tokens t JOIN accounts a ON a.id = t.account_id"
+        " FROM regmail_activation_tokens t JOIN regmail_accounts a ON a.id = t.account_id"
     )
-    with op.batch_alter_table("activation_tokens") as batch:
-        batch.drop_index(batch.f("ix_activation_tokens_account_id"))
-    op.drop_table("activation_tokens")
+    with op.batch_alter_table("regmail_activation_tokens") as batch:
+        batch.drop_index(batch.f("ix_regmail_activation_tokens_account_id"))
+    op.drop_table("regmail_activation_tokens")
 
-    with op.batch_alter_table("accounts") as batch:
+    with op.batch_alter_table("regmail_accounts") as batch:
         batch.add_column(
             sa.Column("failed_sign_ins", sa.Integer(), nullable=False, server_default="0")
         )
     op.create_table(
-        "sign_in_failures",
+        "regmail_sign_in_failures",
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("blocked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("key", name=op.f("pk_sign_in_failures")),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_regmail_sign_in_failures")),
     )
     op.create_table(
-        "address_requests",
+        "regmail_address_requests",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("action", sa.String(length=16), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("locale", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_address_requests")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_regmail_address_requests")),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("address_requests")
-    op.drop_table("sign_in_failures")
-    with op.batch_alter_table("accounts") as batch:
+    op.drop_table("regmail_address_requests")
+    op.drop_table("regmail_sign_in_failures")
+    with op.batch_alter_table("regmail_accounts") as batch:
         batch.drop_column("failed_sign_ins")
     op.create_table(
-        "activation_tokens",
+        "regmail_activation_tokens",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"], name=op.f("fk_activation_tokens_account_id_accounts")
+            ["account_id"],
+            ["regmail_accounts.id"],
+            name=op.f("fk_regmail_activation_tokens_account_id_regmail_accounts"),
         ),
-        sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_activation_tokens")),
+        sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_regmail_activation_tokens")),
     )
-    with op.batch_alter_table("activation_tokens") as batch:
-        batch.create_index(batch.f("ix_activation_tokens_account_id"), ["account_id"])
+    with op.batch_alter_table("regmail_activation_tokens") as batch:
+        batch.create_index(batch.f("ix_regmail_activation_tokens_account_id"), ["account_id"])
     op.execute(
-        "INSERT INTO activation_tokens (token_hash, account_id, created_at, expires_at, used_at)"
+        "INSERT INTO regmail_activation_tokens"
+        " (token_hash, account_id, created_at, expires_at, used_at)"
         " SELECT token_hash, account_id, created_at, expires_at, used_at"
-        " FROM account_tokens WHERE purpose = 'activation'"
+        " FROM regmail_account_tokens WHERE purpose = 'activation'"
     )
-    op.drop_table("account_tokens")
+    op.drop_table("regmail_account_tokens")

@@ -18,20 +18,25 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("mails") as batch:
+    with op.batch_alter_table("regmail_mails") as batch:
         # Events outlive their account (account.deleted, and what came before it).
-        batch.drop_constraint("fk_mails_account_id_accounts", type_="foreignkey")
+        batch.drop_constraint("fk_regmail_mails_account_id_regmail_accounts", type_="foreignkey")
         batch.add_column(
             sa.Column("channel", sa.String(length=8), nullable=False, server_default="mail")
         )
         batch.create_index(
-            batch.f("ix_mails_account_id_recipient_created_at"),
+            batch.f("ix_regmail_mails_account_id_recipient_created_at"),
             ["account_id", "recipient", "created_at"],
         )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("mails") as batch:
-        batch.drop_index(batch.f("ix_mails_account_id_recipient_created_at"))
+    with op.batch_alter_table("regmail_mails") as batch:
+        batch.drop_index(batch.f("ix_regmail_mails_account_id_recipient_created_at"))
         batch.drop_column("channel")
-        batch.create_foreign_key("fk_mails_account_id_accounts", "accounts", ["account_id"], ["id"])
+        batch.create_foreign_key(
+            "fk_regmail_mails_account_id_regmail_accounts",
+            "regmail_accounts",
+            ["account_id"],
+            ["id"],
+        )
