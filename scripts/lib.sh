@@ -36,7 +36,8 @@ apt_install() {
 }
 
 ensure_venv() {
-  # $1: pip extras ("" or "dev"). Reinstalls only when pyproject.toml changed.
+  # $1: pip extras ("server", "dev", ...), at the versions of constraints.txt. Reinstalls
+  # only when pyproject.toml or constraints.txt changed.
   local extras="${1:-}" python stamp want
   if [ ! -x "$VENV/bin/python" ]; then
     python="$(pick_python)"
@@ -47,15 +48,15 @@ ensure_venv() {
     fi
   fi
   stamp="$VENV/.regmail-installed"
-  want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1) extras=$extras"
-  # A dev install holds the base and the example's extra too: keep it.
+  want="$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha256sum | cut -d' ' -f1) extras=$extras"
+  # A dev install holds every extra but bench's: keep it.
   case "$extras" in
-    "" | example) grep -qxF "${want% extras=*} extras=dev" "$stamp" 2>/dev/null && return ;;
+    "" | server | example | server,example) grep -qxF "${want% extras=*} extras=dev" "$stamp" 2>/dev/null && return ;;
   esac
   if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
     log "installing regmail${extras:+[$extras]} into .venv"
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e "$ROOT${extras:+[$extras]}"
+    "$VENV/bin/python" -m pip install -q -c "$ROOT/constraints.txt" -e "$ROOT${extras:+[$extras]}"
     echo "$want" >"$stamp"
   fi
 }

@@ -1,3 +1,3 @@
-from regmail.cli import app
+from regmail.cli import main
 
-app()
+main()

@@ -14,11 +14,13 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 
+import regmail
 from regmail import roles
 from regmail.brokers.factory import relays
 from regmail.check import check_all
 from regmail.clock import utcnow
 from regmail.eventloop import run_event_loop
+from regmail.extras import MissingExtra
 from regmail.logs import configure_logging
 from regmail.mails.kinds import NotReplayable
 from regmail.mails.purge import purge_finished
@@ -35,6 +37,24 @@ from regmail.tracing import setup_tracing, shutdown_tracing
 T = TypeVar("T")
 
 app = typer.Typer(help="Sign-up with email activation that never makes anyone wait for SMTP.")
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"regmail {regmail.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version"),
+    ] = False,
+) -> None:
+    """Sign-up with email activation that never makes anyone wait for SMTP."""
+
+
 messages_app = typer.Typer(help="Inspect and replay mails.")
 app.add_typer(messages_app, name="messages")
 suppressions_app = typer.Typer(help="Addresses that hard-bounced and get no more mail.")
@@ -312,5 +332,14 @@ def _with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
+def main() -> None:
+    """The `regmail` command: a part whose extra is not installed is one line, exit 2."""
+    try:
+        app()
+    except MissingExtra as missing:
+        typer.echo(f"regmail: {missing}", err=True)
+        raise SystemExit(2) from None
+
+
 if __name__ == "__main__":
-    sys.exit(app())
+    main()

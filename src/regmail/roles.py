@@ -10,21 +10,22 @@ import signal
 from collections.abc import AsyncIterator, Callable, Collection, Coroutine
 from contextlib import asynccontextmanager
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
-import uvicorn
-from fastapi import FastAPI
 
-from regmail.api.app import create_app
 from regmail.brokers.relay import run_relay
 from regmail.db.migrate import migrate
 from regmail.delivery.retention import run_retention
 from regmail.delivery.worker import run_worker
+from regmail.extras import load
 from regmail.mail.sink import Mailbox, start_sink
 from regmail.runtime import Runtime
 from regmail.settings import Settings
 from regmail.tracing import shutdown_tracing
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = structlog.get_logger(__name__)
 
@@ -91,6 +92,8 @@ def serve_roles(runtime: Runtime) -> frozenset[Role]:
 def api(runtime: Runtime, roles: Collection[Role] = (), own_runtime: bool = False) -> FastAPI:
     """The API over `runtime`, with its account housekeeping and `roles` running for its
     lifetime; with `own_runtime` the app closes the runtime when it shuts down."""
+    load("fastapi", "server")  # the HTTP service is an extra: say so, not ImportError
+    from regmail.api.app import create_app
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -114,6 +117,7 @@ async def process(settings: Settings, roles: Collection[Role], stop: asyncio.Eve
 
 def serve(settings: Settings) -> None:
     """`regmail serve`: the API (and the relay) until SIGINT or SIGTERM."""
+    uvicorn = load("uvicorn", "server")
     runtime = Runtime.build(settings)
     uvicorn.run(
         api(runtime, serve_roles(runtime), own_runtime=True),
@@ -144,6 +148,7 @@ async def dev(settings: Settings, announce: Callable[[str], None]) -> None:
 async def _serve_dev(runtime: Runtime, announce: Callable[[str], None]) -> None:
     s = runtime.settings
     app = api(runtime, {Role.WORKER, *serve_roles(runtime)})
+    uvicorn = load("uvicorn", "server")
     server = uvicorn.Server(uvicorn.Config(app, host=s.host, port=s.port, log_level="warning"))
     base = f"http://{s.host}:{s.port}"
     announce(

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from opentelemetry import context, trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from regmail.extras import load
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -28,6 +30,8 @@ def setup_tracing(endpoint: str | None, role: str) -> None:
         return
     # Imported only when tracing is on: the SDK, the exporter and protobuf are a large
     # heap for every process to carry (and for the garbage collector to walk) otherwise.
+    load("opentelemetry.sdk.trace", "otel")
+    load("opentelemetry.exporter.otlp.proto.http.trace_exporter", "otel")
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider

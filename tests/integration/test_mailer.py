@@ -190,5 +190,5 @@ async def test_regmail_worker_delivers_an_applications_kinds(
         [mail] = await mails_with(mailbox, "Order A1 has shipped")
     finally:
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(30) == 0, log.read_text()
+        assert await asyncio.to_thread(worker.wait, 30) == 0, log.read_text()
     assert mail.to == ["a@example.com"]

@@ -298,7 +298,7 @@ async def test_an_event_committed_by_a_killed_process_is_delivered(
         await eventually(lambda: _count_delivered(receiver, 5), timeout=60)
     finally:
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=30) == 0
+        assert await asyncio.to_thread(worker.wait, 30) == 0
         await receiver.stop()
     emails = sorted(e["data"]["email"] for e in _first_deliveries(receiver.delivered))
     assert emails == [f"u{n}@example.com" for n in range(5)]

@@ -97,7 +97,8 @@ async def serving(settings: Settings, tmp_path: Path) -> AsyncIterator[str]:
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
-        serve_code, worker_code = [process.wait(30) for process in processes]
+        # Waited for in a thread: their last SMTP QUIT may go to a sink on this loop.
+        serve_code, worker_code = [await asyncio.to_thread(p.wait, 30) for p in processes]
     # uvicorn raises the signal again once it has shut down cleanly, as a shell expects.
     assert (serve_code in (0, -signal.SIGTERM), worker_code) == (True, 0), log.read_text()[-4000:]
     assert "unhandled_error" not in log.read_text()

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from regmail.accounts.passwords import PasswordRefused
 from regmail.api.messages import language, localized, refusal
+from regmail.db.engine import DATABASE_ERRORS
 
 log = structlog.get_logger(__name__)
 
@@ -128,10 +127,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         headers = dict(error.headers) if error.headers else None
         return Problem(error.status_code, str(error.detail), headers=headers).response()
 
-    @app.exception_handler(SQLAlchemyError)
-    @app.exception_handler(asyncpg.PostgresError)
-    @app.exception_handler(OSError)
-    @app.exception_handler(TimeoutError)
     async def on_database(_: Request, error: Exception) -> JSONResponse:
         # The database is down, locked or full: a clean, retryable answer, not a 500.
         # The driver's own message ("database or disk is full", "connection refused"), not
@@ -144,6 +139,9 @@ def install_problem_handlers(app: FastAPI) -> None:
             "the database is not reachable; try again shortly",
             headers={"Retry-After": "5"},
         ).response()
+
+    for error_type in DATABASE_ERRORS:  # SQLAlchemy's, the driver's, OS-level
+        app.add_exception_handler(error_type, on_database)
 
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, error: Exception) -> JSONResponse:

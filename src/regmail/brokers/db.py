@@ -19,7 +19,6 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -39,6 +38,9 @@ from regmail.mails.outbox import (
 )
 
 log = structlog.get_logger(__name__)
+
+# What ends a wake-up source's connection (it reconnects).
+WAKE_UP_ERRORS: tuple[type[Exception], ...] = (*DATABASE_ERRORS, sqlite3.Error)
 
 MAX_OUTAGE_BACKOFF_SECONDS = 5.0
 SQLITE_WATCH_SECONDS = 0.02
@@ -168,12 +170,14 @@ class DbBroker:
         while not stop.is_set():
             try:
                 await once(stop)
-            except (*DATABASE_ERRORS, sqlite3.Error):
+            except WAKE_UP_ERRORS:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), MAX_OUTAGE_BACKOFF_SECONDS)
 
     async def _listen_once(self, stop: asyncio.Event) -> None:
         """PostgreSQL: wake on the NOTIFY each enqueue sends at commit."""
+        import asyncpg  # PostgreSQL only: the postgres extra
+
         conn = await asyncpg.connect(asyncpg_dsn(self._engine), timeout=DB_TIMEOUT_SECONDS)
         lost = asyncio.Event()
         try:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiokafka.helpers import create_ssl_context
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from regmail.brokers.base import Broker
 from regmail.brokers.db import DbBroker
-from regmail.brokers.kafka import KafkaBroker, KafkaConfig, bootstrap_from_url
-from regmail.brokers.rabbitmq import RabbitBroker
 from regmail.db.group_commit import GroupCommit
+from regmail.extras import load
 from regmail.mails.outbox import Wakeup
 from regmail.settings import Settings
+
+if TYPE_CHECKING:
+    from regmail.brokers.kafka import KafkaConfig
 
 
 def relays(settings: Settings) -> bool:
@@ -30,6 +31,9 @@ def make_broker(
         # The lease covers an SMTP send.
         return _outbox(settings, engine, writes, wakeup, settings.lease_seconds)
     if url.startswith(("amqp://", "amqps://")):
+        load("aio_pika", "rabbitmq")
+        from regmail.brokers.rabbitmq import RabbitBroker
+
         return RabbitBroker(
             url,
             settings.rabbitmq_prefix,
@@ -39,6 +43,8 @@ def make_broker(
             settings.events_exchange if settings.events_to_broker else None,
         )
     if url.startswith("kafka://"):
+        from regmail.brokers.kafka import KafkaBroker
+
         return KafkaBroker(kafka_config(settings, url))
     raise ValueError("REGMAIL_BROKER_URL must be `db`, amqp://… (amqps:// for TLS) or kafka://…")
 
@@ -64,9 +70,12 @@ def _outbox(
 
 
 def kafka_config(settings: Settings, url: str) -> KafkaConfig:
+    helpers = load("aiokafka.helpers", "kafka")
+    from regmail.brokers.kafka import KafkaConfig, bootstrap_from_url
+
     options: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
     if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
-        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+        options["ssl_context"] = helpers.create_ssl_context(cafile=settings.kafka_ssl_cafile)
     if settings.kafka_sasl_mechanism:
         password = settings.kafka_sasl_password
         options.update(

@@ -4,19 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from regmail.extras import load
 from regmail.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "regmail_read_only"  # an execution option: see readonly()
 DB_TIMEOUT_SECONDS = 5.0
+
+
 # What a database that is down, restarting or locked raises, whichever layer notices.
-DATABASE_ERRORS = (SQLAlchemyError, OSError, TimeoutError, asyncpg.PostgresError)
+def _postgres_errors() -> tuple[type[Exception], ...]:
+    try:
+        import asyncpg
+    except ImportError:  # no PostgreSQL driver: none of its errors can happen
+        return ()
+    return (asyncpg.PostgresError,)
+
+
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    SQLAlchemyError,
+    OSError,
+    TimeoutError,
+    *_postgres_errors(),
+)
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -25,6 +40,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
+    load("asyncpg", "postgres")
     return create_async_engine(
         url,
         pool_pre_ping=True,

@@ -10,9 +10,12 @@ from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from regmail.extras import load
+
+if TYPE_CHECKING:
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from regmail.clock import utcnow
 
@@ -91,10 +94,13 @@ class SinkHandler:
 
 async def start_sink(mailbox: Mailbox, host: str, port: int) -> asyncio.Server:
     """Serve SMTP on the running loop (no thread), filling `mailbox`."""
+    smtp = load("aiosmtpd.smtp", "server")
     loop = asyncio.get_running_loop()
     handler = SinkHandler(mailbox)
     return await loop.create_server(
-        lambda: SMTP(handler, enable_SMTPUTF8=True, decode_data=False, hostname="regmail-dev-sink"),
+        lambda: smtp.SMTP(
+            handler, enable_SMTPUTF8=True, decode_data=False, hostname="regmail-dev-sink"
+        ),
         host=host,
         port=port,
     )
