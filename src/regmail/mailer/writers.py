@@ -5,19 +5,21 @@ driver, in the caller's transaction; none commits."""
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import closing
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, text
+from sqlalchemy import Connection, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import psycopg, psycopg2
 from sqlalchemy.dialects.sqlite import pysqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
-from regmail.db.tables import mails, outbox, suppressions
+from regmail.db.tables import mails, metadata, outbox, suppressions
 from regmail.mails.outbox import NOTIFY
 from regmail.mails.queue import QueuedRows
 
@@ -72,77 +74,110 @@ class CoreWriter:
 
 class CursorWriter:
     """A DB-API cursor of the application's connection: the statements compiled for its
-    driver (`dialect`: its SQL, placeholders and value conversions)."""
+    driver (`dialect`: its SQL, placeholders and value conversions), once per process."""
 
-    def __init__(self, cursor: Callable[[], Any], dialect: Dialect) -> None:
+    def __init__(self, cursor: Callable[[], Any], dialect: str) -> None:
         self._cursor = cursor
         self._dialect = dialect
 
     def write(self, rows: QueuedRows) -> str | None:
         with closing(self._cursor()) as cursor:
             if rows.suppressible:
-                cursor.execute(*self._suppressed(rows.mail["recipient"].lower()))
+                suppressed = _suppressed(self._dialect)
+                address = {"value": rows.mail["recipient"].lower()}
+                cursor.execute(suppressed.sql, suppressed.params(address))
                 if cursor.fetchone() is not None:
                     return None
-            cursor.execute(*self._insert(mails, rows.mail))
-            cursor.execute(*self._insert(outbox, rows.outbox))
-            if self._dialect.name == "postgresql":
+            for table, values in ((mails, rows.mail), (outbox, rows.outbox)):
+                statement = _insert(self._dialect, table.name, tuple(values))
+                cursor.execute(statement.sql, statement.params(values))
+            if _dialect(self._dialect).name == "postgresql":
                 cursor.execute(NOTIFY)
         return rows.mail_id
 
-    def _insert(self, table: Table, given: dict[str, Any]) -> tuple[str, Sequence[Any]]:
-        defaults = {  # what SQLAlchemy would fill in (`default=0`), filled in here
-            column.name: column.default.arg
-            for column in table.columns
-            if isinstance(column.default, ScalarElementColumnDefault)
-        }
-        values = defaults | given
-        statement = insert(table).values(
-            {name: bindparam(name, type_=table.c[name].type) for name in values}
-        )
-        return self._compiled(statement, values, table)
 
-    def _suppressed(self, address: str) -> tuple[str, Sequence[Any]]:
-        column = suppressions.c.address
-        statement = select(column).where(column == bindparam("address", type_=column.type))
-        return self._compiled(statement, {"address": address}, suppressions)
+@dataclass(frozen=True)
+class _Statement:
+    """SQL for one driver, and how to turn values into its parameters, in order."""
 
-    def _compiled(
-        self, statement: Any, values: dict[str, Any], table: Table
-    ) -> tuple[str, Sequence[Any]]:
-        compiled = statement.compile(dialect=self._dialect)
-        names = compiled.positiontup or []
-        return compiled.string, [self._bound(table, name, values[name]) for name in names]
+    sql: str
+    binds: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]  # name, default, convert
 
-    def _bound(self, table: Table, name: str, value: Any) -> Any:
-        """The value as the driver takes it (a datetime, JSON), by the column's type."""
-        column_type = table.c[name].type if name in table.c else table.c.address.type
-        process = column_type.dialect_impl(self._dialect).bind_processor(self._dialect)
-        return process(value) if process is not None else value
+    def params(self, values: Mapping[str, Any]) -> list[Any]:
+        out = []
+        for name, default, convert in self.binds:
+            value = values.get(name, default)
+            out.append(convert(value) if convert is not None else value)
+        return out
+
+
+_DIALECTS: dict[str, Callable[[], Dialect]] = {
+    "sqlite3": lambda: pysqlite.dialect(paramstyle="qmark"),
+    "django-sqlite": lambda: pysqlite.dialect(paramstyle="format"),  # Django's cursors: %s
+    "psycopg": lambda: psycopg.dialect(paramstyle="format"),  # type: ignore[no-untyped-call]
+    "psycopg2": lambda: psycopg2.dialect(paramstyle="format"),  # type: ignore[no-untyped-call]
+}
+
+
+@functools.cache
+def _dialect(name: str) -> Dialect:
+    return _DIALECTS[name]()
+
+
+@functools.cache
+def _insert(dialect_name: str, table_name: str, given: tuple[str, ...]) -> _Statement:
+    """INSERT of `given` columns, plus those SQLAlchemy would fill in (`default=0`)."""
+    dialect, table = _dialect(dialect_name), metadata.tables[table_name]
+    defaults = {
+        column.name: column.default.arg
+        for column in table.columns
+        if isinstance(column.default, ScalarElementColumnDefault) and column.name not in given
+    }
+    names = [*given, *defaults]
+    statement = insert(table).values(
+        {name: bindparam(name, type_=table.c[name].type) for name in names}
+    )
+    compiled = statement.compile(dialect=dialect)
+    return _Statement(
+        compiled.string,
+        tuple(
+            (name, defaults.get(name), _converter(table.c[name].type, dialect))
+            for name in compiled.positiontup or []
+        ),
+    )
+
+
+@functools.cache
+def _suppressed(dialect_name: str) -> _Statement:
+    dialect, column = _dialect(dialect_name), suppressions.c.address
+    statement = select(column).where(column == bindparam("value", type_=column.type))
+    compiled = statement.compile(dialect=dialect)
+    return _Statement(compiled.string, (("value", None, _converter(column.type, dialect)),))
+
+
+def _converter(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The value as the driver takes it (a datetime, JSON), by the column's type."""
+    convert: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(dialect)
+    return convert
 
 
 def _sqlite3(conn: sqlite3.Connection) -> CursorWriter:
     autocommit = conn.isolation_level is None or getattr(conn, "autocommit", None) is True
     if autocommit and not conn.in_transaction:
         raise NotInTransaction("this sqlite3 connection is in autocommit mode: BEGIN first")
-    return CursorWriter(conn.cursor, pysqlite.dialect(paramstyle="qmark"))
+    return CursorWriter(conn.cursor, "sqlite3")
 
 
 def _psycopg(conn: Any) -> CursorWriter:
     if conn.autocommit and conn.info.transaction_status == 0:  # IDLE: nothing begun
         raise NotInTransaction("this psycopg connection is in autocommit mode: use transaction()")
-    return CursorWriter(conn.cursor, _postgresql(psycopg))
+    return CursorWriter(conn.cursor, "psycopg")
 
 
 def _psycopg2(conn: Any) -> CursorWriter:
     if conn.autocommit and conn.get_transaction_status() == 0:  # IDLE
         raise NotInTransaction("this psycopg2 connection is in autocommit mode: BEGIN first")
-    return CursorWriter(conn.cursor, _postgresql(psycopg2))
-
-
-def _postgresql(driver: Any) -> Dialect:
-    dialect: Dialect = driver.dialect(paramstyle="format")  # %s placeholders
-    return dialect
+    return CursorWriter(conn.cursor, "psycopg2")
 
 
 def _django(conn: Any) -> CursorWriter:
@@ -150,9 +185,9 @@ def _django(conn: Any) -> CursorWriter:
     if not conn.in_atomic_block:
         raise NotInTransaction("queue the mail inside transaction.atomic(), with its change")
     if conn.vendor == "sqlite":
-        dialect: Dialect = pysqlite.dialect(paramstyle="format")  # Django's cursors take %s
-    elif conn.vendor == "postgresql":
-        dialect = _postgresql(psycopg if conn.Database.__name__ == "psycopg" else psycopg2)
-    else:
-        raise TypeError(f"regmail's tables live in SQLite or PostgreSQL, not {conn.vendor}")
-    return CursorWriter(conn.cursor, dialect)
+        return CursorWriter(conn.cursor, "django-sqlite")
+    if conn.vendor == "postgresql":
+        return CursorWriter(
+            conn.cursor, "psycopg" if conn.Database.__name__ == "psycopg" else "psycopg2"
+        )
+    raise TypeError(f"regmail's tables live in SQLite or PostgreSQL, not {conn.vendor}")
