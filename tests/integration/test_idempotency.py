@@ -57,7 +57,7 @@ async def test_sign_up_is_one_transaction(tmp_path: Path, monkeypatch: pytest.Mo
     async def broken_outbox(*args: object, **kwargs: object) -> None:
         raise RuntimeError("outbox insert failed")
 
-    monkeypatch.setattr("regmail.mails.queue.insert_rows", broken_outbox)
+    monkeypatch.setattr("regmail.mails.queue.insert_values", broken_outbox)
     async with running_service(make_settings(tmp_path), worker=False) as svc:
         with pytest.raises(RuntimeError):
             await svc.runtime.accounts.signup.register(
