@@ -22,6 +22,7 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 from regmail.db.tables import mails, metadata, outbox, suppressions
 from regmail.mails.outbox import NOTIFY
 from regmail.mails.queue import QueuedRows
+from regmail.mails.suppressions import suppression_of
 
 
 class NotInTransaction(RuntimeError):
@@ -61,8 +62,7 @@ class CoreWriter:
         self._conn = conn
 
     def write(self, rows: QueuedRows) -> str | None:
-        address = rows.mail["recipient"].lower()
-        suppressed = select(suppressions.c.address).where(suppressions.c.address == address)
+        suppressed = suppression_of(rows.mail["recipient"])
         if rows.suppressible and self._conn.execute(suppressed).first() is not None:
             return None
         self._conn.execute(insert(mails).values(rows.mail))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -57,9 +57,13 @@ class Suppressions:
             return False
 
 
+def suppression_of(address: str) -> Select[tuple[str]]:
+    """The query for `address`'s suppression (a row when it is suppressed)."""
+    return select(suppressions.c.address).where(suppressions.c.address == address.lower())
+
+
 async def is_suppressed(conn: AsyncConnection, address: str) -> bool:
-    query = select(suppressions.c.address).where(suppressions.c.address == address.lower())
-    return (await conn.execute(query)).first() is not None
+    return (await conn.execute(suppression_of(address))).first() is not None
 
 
 async def list_suppressions(engine: AsyncEngine, limit: int = 1000) -> list[Suppression]:
