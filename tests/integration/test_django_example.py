@@ -5,7 +5,6 @@ sink, and its link activates the user."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sqlite3
@@ -17,6 +16,7 @@ import httpx
 
 from regmail.mail.sink import Mailbox
 from tests.support.accounts import mails_with
+from tests.support.processes import clean_env
 from tests.support.service import TEST_DEFAULTS
 from tests.support.waiting import free_port, wait_for_port
 
@@ -41,7 +41,7 @@ async def test_sign_up_mail_and_link_through_the_django_example(
 ) -> None:
     url, mailbox = aiosmtpd_server
     database, port = tmp_path / "shop.sqlite3", free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGMAIL_")} | {
+    env = clean_env() | {
         "DATABASE_URL": f"sqlite:///{database}",
         "SITE_URL": f"http://127.0.0.1:{port}",
         "DJANGO_SECRET_KEY": "a test key of the example shop",

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, open_newest_mail
+from tests.support.processes import clean_env
 from tests.support.waiting import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ class Example:
 @pytest.fixture
 def example(tmp_path: Path) -> Iterator[Example]:
     regmail_port, app_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGMAIL_", "EXAMPLE_"))}
+    env = clean_env("EXAMPLE_")
     env |= {
         "EXAMPLE_STATE_DIR": str(tmp_path),
         "REGMAIL_PORT": str(regmail_port),

@@ -4,7 +4,6 @@ database. A sign-up's user and mail commit together; a taken address leaves neit
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +14,7 @@ import httpx
 
 from regmail.mail.sink import Mailbox
 from tests.support.accounts import mails_with
+from tests.support.processes import clean_env
 from tests.support.service import TEST_DEFAULTS
 from tests.support.waiting import free_port, wait_for_port
 
@@ -26,7 +26,7 @@ async def test_sign_up_and_welcome_mail_through_the_fastapi_example(
 ) -> None:
     url, mailbox = aiosmtpd_server
     database, port = tmp_path / "app.db", free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGMAIL_")} | {
+    env = clean_env() | {
         "APP_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
         "REGMAIL_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
         "REGMAIL_SMTP_URL": url,

@@ -19,6 +19,7 @@ import pytest
 
 from regmail.mail.sink import Mailbox
 from tests.support.accounts import mails_with
+from tests.support.processes import clean_env
 from tests.support.service import TEST_DEFAULTS
 from tests.support.waiting import free_port, wait_for_port
 
@@ -84,7 +85,7 @@ def _venv(python: Path, where: Path, *requirements: str) -> Path:
 
 
 def _env(app: Path, smtp_url: str, **more: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGMAIL_")}
+    env = clean_env()
     return env | {
         "PYTHONPATH": str(app),
         "REGMAIL_DATABASE_URL": f"sqlite+aiosqlite:///{app / 'app.db'}",

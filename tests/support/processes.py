@@ -18,9 +18,15 @@ from regmail.settings import Settings
 from tests.support.waiting import wait_for_port
 
 
+def clean_env(*prefixes: str) -> dict[str, str]:
+    """This process's environment without REGMAIL_* (and `prefixes`) variables: a child
+    gets only the settings the test gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("REGMAIL_", *prefixes))}
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """The REGMAIL_* environment that reproduces `settings` in a child process."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REGMAIL_")}
+    env = clean_env()
     for name, value in settings.model_dump().items():
         if value is not None:
             env[f"REGMAIL_{name.upper()}"] = _env_value(_revealed(value))
