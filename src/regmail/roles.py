@@ -124,7 +124,7 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level="warning",
-        proxy_headers=True,
+        proxy_headers=False,  # the app reads them, through REGMAIL_TRUSTED_PROXIES
     )
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from regmail.event_types import EventType
+from regmail.networks import parse_networks
 
 
 class WebhookEndpoint(BaseModel):
@@ -322,6 +323,19 @@ class Settings(BaseSettings):
         description="Uses and views of activation, reset and address-change links per client "
         "IP per minute (429 past it), so made-up tokens cannot be tried at speed.",
     )
+    trusted_proxies: list[str] = Field(
+        ["127.0.0.1", "::1"],
+        description="Proxies (CIDRs, as JSON) whose `Forwarded` / `X-Forwarded-For` is "
+        'believed: your load balancer or ingress, e.g. ["10.0.0.0/8"]. The client is the '
+        "rightmost address in the chain that none of them is; limits count IPv6 per /64.",
+    )
+    rate_limit_memory_keys: int = Field(
+        100_000,
+        ge=1000,
+        description="Without PostgreSQL, rate-limit counters live in each API process's "
+        "memory: at most this many keys (~300 bytes each), least recently used dropped. "
+        "With PostgreSQL they are in the database, shared by every process.",
+    )
     max_body_bytes: int = Field(16 * 1024, description="Larger request bodies are refused (413).")
     worker_concurrency: int = Field(
         10,
@@ -406,6 +420,12 @@ class Settings(BaseSettings):
         if self.app_url is None and any(paths):
             raise ValueError("REGMAIL_APP_*_PATH needs REGMAIL_APP_URL")
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)
+        return value
 
     @field_validator("cors_origins")
     @classmethod

@@ -18,6 +18,7 @@ from regmail.accounts.store import Account
 from regmail.clock import utcnow
 from regmail.db.engine import DATABASE_ERRORS, readonly
 from regmail.event_types import EventType
+from regmail.limits import database as limits
 from regmail.mails.purge import forget_account
 
 log = structlog.get_logger(__name__)
@@ -54,8 +55,8 @@ class AccountAdmin:
         return True
 
     async def purge(self, now: datetime) -> int:
-        """Pending accounts older than `pending_days` (0: kept), and stale failure counts;
-        a batch per transaction. How many accounts went."""
+        """Pending accounts older than `pending_days` (0: kept), stale failure counts and
+        spent rate-limit counters; a batch per transaction. How many accounts went."""
         purged = 0
         while self._pending_days > 0:
             async with self._engine.begin() as conn:
@@ -68,6 +69,7 @@ class AccountAdmin:
                 break
         async with self._engine.begin() as conn:
             await throttle.purge_before(conn, now - FAILURES_KEPT)
+            await limits.purge_expired(conn, now)
         return purged
 
     async def run(self, stop: asyncio.Event) -> None:

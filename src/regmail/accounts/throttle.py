@@ -12,7 +12,6 @@ anywhere, is the account's own: accounts/credentials.py.)
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -20,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.db.tables import sign_in_failures
+from regmail.networks import network_of
 
 FREE_FAILURES = 5
 MAX_DELAY_SECONDS = 900.0
@@ -27,14 +27,7 @@ MAX_DELAY_SECONDS = 900.0
 
 def throttle_key(address_key: str, client: str) -> str:
     """The address and the client's network (/64 for IPv6, the address for IPv4)."""
-    try:
-        ip = ipaddress.ip_address(client)
-        network = (
-            str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
-        )
-    except ValueError:  # not an IP (a test client, a Unix socket): one bucket for it
-        network = client
-    return hashlib.sha256(f"{address_key}|{network}".encode()).hexdigest()
+    return hashlib.sha256(f"{address_key}|{network_of(client)}".encode()).hexdigest()
 
 
 def delay_after(failures: int) -> timedelta:

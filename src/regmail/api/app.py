@@ -12,8 +12,9 @@ from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
 import regmail
+from regmail.api.client_address import ClientAddress
 from regmail.api.http_metrics import HttpMetrics
-from regmail.api.limits import BodySizeLimit, RateLimiter
+from regmail.api.limits import BodySizeLimit
 from regmail.api.problems import document_problems, install_problem_handlers
 from regmail.api.request_ids import RequestIds
 from regmail.api.routes import (
@@ -27,6 +28,8 @@ from regmail.api.routes import (
     password_resets,
     registrations,
 )
+from regmail.limits import RateLimits
+from regmail.networks import TrustedProxies
 from regmail.runtime import Runtime
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -60,10 +63,7 @@ def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         },
     )
     app.state.runtime = runtime
-    app.state.client_limiter = RateLimiter(settings.signups_per_ip_per_minute, 60.0)
-    app.state.address_limiter = RateLimiter(settings.requests_per_address_per_hour, 3600.0)
-    app.state.sign_in_limiter = RateLimiter(settings.sign_in_checks_per_ip_per_minute, 60.0)
-    app.state.link_limiter = RateLimiter(settings.link_attempts_per_ip_per_minute, 60.0)
+    app.state.rate_limits = RateLimits.build(settings, runtime.engine)
     install_problem_handlers(app)
     document_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -78,6 +78,7 @@ def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
             max_age=600,
         )
     app.add_middleware(RequestIds)  # even a 413 carries its id
+    app.add_middleware(ClientAddress, trusted=TrustedProxies(settings.trusted_proxies))
     app.add_middleware(HttpMetrics)  # outermost: it times and counts everything
     for module in (
         registrations,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import Request
 
 from regmail.accounts.addresses import Address
-from regmail.api.limits import RateLimiter
+from regmail.api.problems import Problem
+from regmail.limits import RateLimit, RateLimited, RateLimits
+from regmail.networks import network_of
 from regmail.runtime import Runtime
 
 
@@ -15,30 +17,45 @@ def get_runtime(request: Request) -> Runtime:
 
 
 def client_ip(request: Request) -> str:
+    """The client's address (through trusted proxies: api/client_address.py)."""
     return request.client.host if request.client else "unknown"
 
 
-def limit_client(request: Request) -> None:
-    """Count this request against its client IP's sign-up/resend/reset budget (429 past it)."""
-    limiter: RateLimiter = request.app.state.client_limiter
-    limiter.hit(client_ip(request))
+def _limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
 
 
-def limit_address(request: Request, address: Address) -> None:
+async def _spend(limit: RateLimit, key: str) -> None:
+    try:
+        await limit.hit(key)
+    except RateLimited as limited:
+        raise Problem(
+            429,
+            "Too many requests",
+            f"try again in {limited.retry_after} s",
+            headers={"Retry-After": str(limited.retry_after)},
+        ) from None
+
+
+async def limit_client(request: Request) -> None:
+    """Count this request against its client network's sign-up/resend/reset budget."""
+    await _spend(_limits(request).per_client, network_of(client_ip(request)))
+
+
+async def limit_address(request: Request, address: Address) -> None:
     """Count this request against the named address's budget from this client (429 past it).
 
     Counted before the database is asked anything, so the answer never depends on whether
     the address has an account; per client, so nobody can spend the owner's budget."""
-    limiter: RateLimiter = request.app.state.address_limiter
-    limiter.hit(f"{address.key}|{client_ip(request)}")
+    key = f"{address.key}|{network_of(client_ip(request))}"
+    await _spend(_limits(request).per_address, key)
 
 
-def limit_sign_in_checks(request: Request) -> None:
-    limiter: RateLimiter = request.app.state.sign_in_limiter
-    limiter.hit(client_ip(request))
+async def limit_sign_in_checks(request: Request) -> None:
+    await _spend(_limits(request).sign_in_checks, network_of(client_ip(request)))
 
 
-def limit_links(request: Request) -> None:
+async def limit_links(request: Request) -> None:
     """Uses and views of tokens: made-up ones cannot be tried at speed."""
-    limiter: RateLimiter = request.app.state.link_limiter
-    limiter.hit(client_ip(request))
+    await _spend(_limits(request).link_uses, network_of(client_ip(request)))

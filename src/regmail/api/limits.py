@@ -1,11 +1,6 @@
-"""Request body size limit (ASGI middleware) and per-client rate limits."""
+"""Request body size limit (ASGI middleware); rate limits are regmail.limits."""
 
 from __future__ import annotations
-
-import math
-import time
-from collections import defaultdict, deque
-from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -69,41 +64,3 @@ def _replay(first: Message, receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-class RateLimiter:
-    """At most `limit` hits per `window` seconds per key, in this process's memory.
-
-    A sliding log per key; keys whose hits have all aged out are dropped as they are seen.
-    Several API processes each keep their own count (a per-process limit).
-    """
-
-    def __init__(
-        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._hits: defaultdict[str, deque[float]] = defaultdict(deque)
-
-    def hit(self, key: str) -> None:
-        """Count one hit, or raise a 429 problem with Retry-After."""
-        now = self._clock()
-        hits = self._hits[key]
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            retry_after = max(1, math.ceil(hits[0] + self.window - now))
-            raise Problem(
-                429,
-                "Too many requests",
-                f"try again in {retry_after} s",
-                headers={"Retry-After": str(retry_after)},
-            )
-        hits.append(now)
-        if len(self._hits) > 100_000:
-            self._forget_idle(now)
-
-    def _forget_idle(self, now: float) -> None:
-        for key in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
-            del self._hits[key]

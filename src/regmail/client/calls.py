@@ -46,7 +46,7 @@ def _as(shape: type[T]) -> Callable[[httpx.Response], T]:
 
 def _on_behalf_of(client_ip: str | None) -> dict[str, str]:
     """The end user's address, for regmail's per-client limits: honoured when the caller is
-    a proxy regmail trusts (uvicorn's forwarded_allow_ips, 127.0.0.1 by default)."""
+    a proxy regmail trusts (REGMAIL_TRUSTED_PROXIES, 127.0.0.1 and ::1 by default)."""
     return {"X-Forwarded-For": client_ip} if client_ip else {}
 
 

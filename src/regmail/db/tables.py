@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     DateTime,
     Dialect,
@@ -99,6 +100,18 @@ sign_in_failures = Table(
     Column("failures", Integer, nullable=False),
     Column("blocked_until", UTCDateTime()),
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Rate-limit counters shared by every API process (PostgreSQL): per hashed key, the hits
+# of the current fixed window and the one before it (regmail.limits.window).
+rate_limits = Table(
+    "regmail_rate_limits",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("window_index", BigInteger, nullable=False),
+    Column("hits", Integer, nullable=False),
+    Column("previous", Integer, nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
 )
 
 # Requests that name an address (resend the activation mail, reset the password), kept

@@ -79,7 +79,7 @@ async def activate_page(
     token: Annotated[str, Query()] = "",
 ) -> Response:
     """Reads the token's state; changes nothing."""
-    limit_links(request)
+    await limit_links(request)
     return await _page(request, runtime, token[:MAX_TOKEN_LENGTH], page_language(request))
 
 
@@ -99,7 +99,7 @@ async def activate_form(
     locale: Annotated[str, Form(max_length=16)] = "en",
 ) -> Response:
     lang = page_language(request, locale)
-    limit_links(request)
+    await limit_links(request)
     try:
         activated = await runtime.accounts.signup.activate(token, password)
     except TokenError as error:
@@ -129,7 +129,7 @@ async def resend_form(
         return render_page(
             request, "notice.html", lang, 422, title=t["error_form"], body=str(error)
         )
-    limit_client(request)
-    limit_address(request, address)
+    await limit_client(request)
+    await limit_address(request, address)
     await runtime.accounts.request_resend(address, lang)
     return render_page(request, "notice.html", lang, title=t["resent_title"], body=t["resent_body"])

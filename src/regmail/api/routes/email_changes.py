@@ -79,7 +79,7 @@ async def confirm_page(
     token: Annotated[str, Query()] = "",
 ) -> Response:
     """Reads the token's state; changes nothing."""
-    limit_links(request)
+    await limit_links(request)
     links = runtime.accounts.links
     token, lang = token[:MAX_TOKEN_LENGTH], page_language(request)
     return await link_page(request, links, Purpose.EMAIL_CHANGE, "confirm_email.html", token, lang)
@@ -93,7 +93,7 @@ async def confirm_form(
     locale: Annotated[str, Form(max_length=16)] = "en",
 ) -> Response:
     lang = page_language(request, locale)
-    limit_links(request)
+    await limit_links(request)
     link = await runtime.accounts.links.state(token, Purpose.EMAIL_CHANGE)
     try:
         changed = await runtime.accounts.email_changes.complete(token)

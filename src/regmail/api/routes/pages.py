@@ -38,9 +38,9 @@ async def signup_submit(
     if errors:
         return _form(request, lang, 422, errors, email)
     try:
-        limit_client(request)
+        await limit_client(request)
         address = parse_address(email)
-        limit_address(request, address)
+        await limit_address(request, address)
         await runtime.accounts.signup.register(address, password, lang)
     except Problem as problem:
         key = "error_rate" if problem.status == 429 else "error_unavailable"

@@ -43,7 +43,7 @@ async def request_password_reset(
     answer. An active or pending account gets a reset link (completing it activates a
     pending one: it proves the inbox), valid for REGMAIL_PASSWORD_RESET_TTL_SECONDS."""
     address = parse_address(body.email)
-    limit_address(request, address)
+    await limit_address(request, address)
     await runtime.accounts.request_reset(address, language(request, body.locale))
     return Accepted()
 
@@ -92,9 +92,9 @@ async def forgot_form(
             request, "forgot.html", lang, 422, errors={"email": message}, email=email
         )
     try:
-        limit_client(request)
+        await limit_client(request)
         address = parse_address(body.email)
-        limit_address(request, address)
+        await limit_address(request, address)
         await runtime.accounts.request_reset(address, lang)
     except Problem as problem:
         key = "error_rate" if problem.status == 429 else "error_unavailable"
@@ -118,7 +118,7 @@ async def reset_page(
     token: Annotated[str, Query()] = "",
 ) -> Response:
     """Reads the token's state; changes nothing."""
-    limit_links(request)
+    await limit_links(request)
     return await _page(request, runtime, token[:MAX_TOKEN_LENGTH], page_language(request))
 
 
@@ -138,7 +138,7 @@ async def reset_form(
     locale: Annotated[str, Form(max_length=16)] = "en",
 ) -> Response:
     lang = page_language(request, locale)
-    limit_links(request)
+    await limit_links(request)
     try:
         done: PasswordSet = await runtime.accounts.resets.complete(token, password)
     except TokenError:

@@ -42,7 +42,7 @@ async def register(
     password (rate-limited); a known active address gets an "you already have an account"
     mail."""
     address = parse_address(body.email)
-    limit_address(request, address)
+    await limit_address(request, address)
     try:
         await runtime.accounts.signup.register(address, body.password, body.locale)
     except PasswordRefused as refused:
@@ -65,6 +65,6 @@ async def resend_activation(
     """Always 202, in the same time for any address: a pending account gets its activation
     mail again (within the per-address limits), looked up after the answer."""
     address = parse_address(body.email)
-    limit_address(request, address)
+    await limit_address(request, address)
     await runtime.accounts.request_resend(address, language(request, body.locale))
     return Accepted()
