@@ -14,7 +14,8 @@ from regmail.brokers.base import ProbeFailed
 from regmail.db.engine import create_engine
 from regmail.db.migrate import schema_revisions
 from regmail.mail.render import Renderer
-from regmail.mail.smtp import close, connect, parse_smtp_url
+from regmail.mail.smtp import close, connect, encrypted
+from regmail.mail.target import parse_smtp_url
 from regmail.mails.kinds import Kinds
 from regmail.runtime import Runtime
 from regmail.settings import Settings
@@ -83,7 +84,13 @@ async def _smtp(settings: Settings) -> str:
     target = parse_smtp_url(settings.smtp_url.get_secret_value())
     client = await connect(target, settings.smtp_timeout)
     try:
-        security = "TLS" if target.use_tls else "STARTTLS" if target.start_tls else "no TLS"
+        security = (
+            "TLS"
+            if target.use_tls
+            else "STARTTLS"
+            if encrypted(client)
+            else "no TLS (the server offers no STARTTLS: mail crosses the network in clear)"
+        )
         auth = f"AUTH as {target.username}" if target.username else "no AUTH"
         return f"{target.hostname}:{target.port}: connected, {security}, {auth}"
     finally:
@@ -104,7 +111,10 @@ def _explain(error: BaseException) -> str:
     if isinstance(error, aiosmtplib.SMTPAuthenticationError):
         return f"the server refused the user name or password ({error.code} {error.message})"
     if isinstance(error, ssl.SSLError) or "certificate" in str(error).lower():
-        return f"TLS failed: {error} (a self-signed test server needs ?verify=false)"
+        return (
+            f"TLS failed: {error} (a relay with a private CA needs ?ca_file=/path/ca.pem; "
+            "a self-signed test server ?verify=false)"
+        )
     refused = ("refused", "connect call failed", "errno 111")
     if isinstance(error, ConnectionRefusedError) or any(r in text.lower() for r in refused):
         return f"connection refused: nothing listens there ({text})"

@@ -18,9 +18,9 @@ import regmail
 from regmail import roles
 from regmail.brokers.factory import relays
 from regmail.check import check_all
+from regmail.cli_errors import OPERATOR_ERRORS, explain, setting_problems
 from regmail.clock import utcnow
 from regmail.eventloop import run_event_loop
-from regmail.extras import MissingExtra
 from regmail.logs import configure_logging
 from regmail.mails.kinds import NotReplayable
 from regmail.mails.purge import purge_finished
@@ -45,14 +45,22 @@ def _print_version(asked: bool) -> None:
         raise typer.Exit()
 
 
+_debug = False  # --debug: errors with their tracebacks
+
+
 @app.callback()
 def _options(
     version: Annotated[
         bool,
         typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version"),
     ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an error, not one line")
+    ] = False,
 ) -> None:
     """Sign-up with email activation that never makes anyone wait for SMTP."""
+    global _debug
+    _debug = debug
 
 
 messages_app = typer.Typer(help="Inspect and replay mails.")
@@ -280,9 +288,8 @@ def check() -> None:
     try:
         settings = Settings()  # type: ignore[call-arg]  # fields come from the environment
     except ValidationError as error:
-        for problem in error.errors():
-            name = "REGMAIL_" + "_".join(str(p) for p in problem["loc"]).upper()
-            typer.echo(f"FAIL configuration  {name}: {problem['msg']}")
+        for problem in setting_problems(error):
+            typer.echo(f"FAIL configuration  {problem}")
         raise typer.Exit(1) from None
     configure_logging("error", settings.log_json)  # the findings are the output
     typer.echo("ok   configuration")
@@ -333,11 +340,16 @@ def _with_runtime(action: Callable[[Runtime], Awaitable[T]]) -> T:
 
 
 def main() -> None:
-    """The `regmail` command: a part whose extra is not installed is one line, exit 2."""
+    """The `regmail` command. What an operator must fix (a setting, a server that cannot be
+    reached, an extra not installed) is one line each and exit status 2; `--debug` shows
+    the traceback instead."""
     try:
         app()
-    except MissingExtra as missing:
-        typer.echo(f"regmail: {missing}", err=True)
+    except OPERATOR_ERRORS as error:
+        if _debug:
+            raise
+        for line in explain(error):
+            typer.echo(f"regmail: {line}", err=True)
         raise SystemExit(2) from None
 
 

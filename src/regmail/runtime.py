@@ -22,7 +22,8 @@ from regmail.delivery.provider import ProviderGate
 from regmail.delivery.worker import Delivery
 from regmail.mail.render import Renderer
 from regmail.mail.sink import Mailbox
-from regmail.mail.smtp import SmtpPool, parse_smtp_url
+from regmail.mail.smtp import SmtpPool
+from regmail.mail.target import parse_smtp_url
 from regmail.mails.attempts import Attempts
 from regmail.mails.events import Events, destinations_of, endpoints_of
 from regmail.mails.kinds import Kinds

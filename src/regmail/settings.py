@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Self
 
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from regmail.event_types import EventType
+from regmail.mail.target import parse_smtp_url
 from regmail.networks import parse_networks
 
 
@@ -48,9 +51,27 @@ def check_webhook_secret(secret: str) -> None:
         raise ValueError("a webhook secret is whsec_ and a base64 key of 24 bytes or more")
 
 
+# The envelope sender: a dot-atom local part at a domain of DNS labels.
+SENDER = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
+PLACEHOLDERS = ("changeme", "replaceme", "placeholder", "yourtoken", "example", "secret")
+
+
+def check_admin_token(token: str) -> None:
+    """A token that opens the admin API: long, and not a word from an example file."""
+    if len(token) < 32:
+        raise ValueError("the admin token must be at least 32 characters (openssl rand -hex 32)")
+    folded = "".join(c for c in token.lower() if c.isalnum())
+    if any(word in folded for word in PLACEHOLDERS) or len(set(folded)) < 8:
+        raise ValueError("the admin token is a placeholder; generate one: openssl rand -hex 32")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="REGMAIL_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="REGMAIL_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,  # inputs are secrets too (tokens, URLs with passwords)
     )
 
     database_url: str = Field(
@@ -144,8 +165,10 @@ class Settings(BaseSettings):
     smtp_url: SecretStr = Field(
         SecretStr("smtp://127.0.0.1:8025"),
         description=(
-            "Where mail goes: smtp://[user:pass@]host:port[?starttls=true] or "
-            "smtps://user:pass@host:465 (implicit TLS). `regmail dev` points it at its own sink."
+            "Where mail goes: smtp://[user:pass@]host:port (STARTTLS whenever offered; "
+            "?starttls=true requires it) or smtps://user:pass@host:465 (implicit TLS). "
+            "?ca_file=/path.pem trusts a private CA; AUTH is never sent unencrypted unless "
+            "?insecure=true. `regmail dev` points it at its own sink."
         ),
     )
     smtp_timeout: float = Field(30.0, description="Seconds for any one SMTP command.")
@@ -191,7 +214,10 @@ class Settings(BaseSettings):
         "sequence of regmail.mails.kinds.Kind; regmail's own are always there.",
     )
     admin_token: SecretStr | None = Field(
-        None, description="Bearer token for /v1/admin/*. Unset: the admin API is disabled."
+        None,
+        description="Bearer token for /v1/admin/*: at least 32 characters, random (`openssl "
+        "rand -hex 32`); a placeholder such as CHANGE-ME is refused. Unset or empty: the "
+        "admin API is disabled.",
     )
     secret_key: SecretStr | None = Field(
         None,
@@ -420,6 +446,36 @@ class Settings(BaseSettings):
         if self.app_url is None and any(paths):
             raise ValueError("REGMAIL_APP_*_PATH needs REGMAIL_APP_URL")
         return self
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _empty_token_is_off(cls, value: object) -> object:
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if secret is None or secret == "" else value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _strong_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_admin_token(value.get_secret_value())
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr) -> SecretStr:
+        parse_smtp_url(value.get_secret_value())  # its errors never repeat the URL
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if not SENDER.fullmatch(address):
+            raise ValueError(
+                f"{value!r} is not an address like Name <no-reply@example.com> (an ASCII "
+                "address: an international domain in its xn-- form)"
+            )
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -13,7 +13,7 @@ from regmail.mail.sink import Mailbox
 from tests.support.service import make_settings, running_service
 from tests.support.webhook_receiver import SECRET
 
-ADMIN = {"Authorization": "Bearer test-admin-token"}
+ADMIN = {"Authorization": "Bearer 7f3c9a1e5b2d4f6081a3c5e7092b4d6f"}
 
 
 async def test_look_up_show_and_delete(tmp_path: Path, database_url: str) -> None:

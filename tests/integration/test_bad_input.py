@@ -216,7 +216,7 @@ async def test_admin_api_needs_the_token(service) -> None:
     assert (await service.client.get("/v1/admin/stats")).status_code == 401
     wrong = {"Authorization": "Bearer wrong"}
     assert (await service.client.get("/v1/admin/stats", headers=wrong)).status_code == 401
-    right = {"Authorization": "Bearer test-admin-token"}
+    right = {"Authorization": "Bearer 7f3c9a1e5b2d4f6081a3c5e7092b4d6f"}
     stats = await service.client.get("/v1/admin/stats", headers=right)
     assert stats.status_code == 200
     assert stats.json() == {"queued": 0, "sending": 0, "sent": 0, "retrying": 0, "dead": 0}

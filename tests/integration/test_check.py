@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.support.processes import regmail_cli
 from tests.support.service import make_settings
-from tests.support.tls_smtp import smtp_url, tls_auth_server
+from tests.support.tls_smtp import credentials, plain_port_server, smtp_url, tls_auth_server
 from tests.support.waiting import free_port
 
 
@@ -94,6 +94,20 @@ async def test_a_wrong_smtp_password_against_a_tls_server(tmp_path: Path) -> Non
         right = make_settings(tmp_path, smtp_url=smtp_url("smtp", port))
         line = findings((await regmail_cli(right, "check")).stdout)["smtp"]
         assert line.startswith("ok") and "STARTTLS, AUTH as sender@example.com" in line, line
+
+
+async def test_the_tls_state_is_reported(tmp_path: Path) -> None:
+    async with plain_port_server(tmp_path, offer_starttls=True) as (port, _, _):
+        url = f"smtp://127.0.0.1:{port}?ca_file={tmp_path / 'cert.pem'}"
+        line = findings((await regmail_cli(make_settings(tmp_path, smtp_url=url), "check")).stdout)
+        assert line["smtp"].startswith("ok") and "STARTTLS, no AUTH" in line["smtp"], line
+    async with plain_port_server(tmp_path, offer_starttls=False) as (port, _, _):
+        plain = make_settings(tmp_path, smtp_url=f"smtp://127.0.0.1:{port}")
+        line = findings((await regmail_cli(plain, "check")).stdout)["smtp"]
+        assert line.startswith("ok") and "no TLS (the server offers no STARTTLS" in line, line
+        with_auth = make_settings(tmp_path, smtp_url=f"smtp://{credentials()}@127.0.0.1:{port}")
+        line = findings((await regmail_cli(with_auth, "check")).stdout)["smtp"]
+        assert line.startswith("FAIL") and "password in clear text" in line, line
 
 
 async def test_invalid_configuration_names_the_variable(tmp_path: Path) -> None:

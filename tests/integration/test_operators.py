@@ -13,7 +13,7 @@ from tests.support.processes import regmail_cli
 from tests.support.service import make_settings, running_service
 from tests.support.smtp_sink import SmtpSink
 
-ADMIN = {"Authorization": "Bearer test-admin-token"}
+ADMIN = {"Authorization": "Bearer 7f3c9a1e5b2d4f6081a3c5e7092b4d6f"}
 
 
 async def test_cli_lists_shows_and_replays_a_dead_mail(tmp_path: Path, smtp_sink: SmtpSink) -> None:
@@ -108,8 +108,8 @@ async def test_admin_api_refuses_a_missing_or_wrong_token(tmp_path: Path) -> Non
         for headers in (
             {},
             {"Authorization": "Bearer wrong-token"},
-            {"Authorization": "test-admin-token"},  # the token without its scheme
-            {"Authorization": "Bearer test-admin-token-and-more"},
+            {"Authorization": "7f3c9a1e5b2d4f6081a3c5e7092b4d6f"},  # the token without its scheme
+            {"Authorization": "Bearer 7f3c9a1e5b2d4f6081a3c5e7092b4d6f-and-more"},
         ):
             refused = await svc.client.get("/v1/admin/stats", headers=headers)
             assert refused.status_code == 401, headers

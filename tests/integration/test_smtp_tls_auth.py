@@ -13,7 +13,13 @@ import pytest
 from tests.support.metrics import value
 from tests.support.processes import start_regmail
 from tests.support.service import TEST_DEFAULTS, make_settings, running_service
-from tests.support.tls_smtp import PASSWORD, smtp_url, tls_auth_server
+from tests.support.tls_smtp import (
+    PASSWORD,
+    credentials,
+    plain_port_server,
+    smtp_url,
+    tls_auth_server,
+)
 from tests.support.waiting import eventually, free_port, wait_for_port
 
 
@@ -109,3 +115,30 @@ async def test_serve_and_worker_processes_send_real_mail(tmp_path: Path) -> None
         assert "mail_sent" in text  # the log is there and has the worker's lines
         for secret in (PASSWORD, ADMIN_TOKEN, WRONG_ADMIN_TOKEN, "correct horse", token):
             assert secret not in text
+
+
+async def test_starttls_is_used_whenever_offered_on_any_port(tmp_path: Path) -> None:
+    async with plain_port_server(tmp_path, offer_starttls=True) as (port, mailbox, over_tls):
+        # A private CA (the self-signed certificate) instead of turning verification off.
+        url = f"smtp://127.0.0.1:{port}?ca_file={tmp_path / 'cert.pem'}"
+        async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
+            await svc.register("tls@example.com")
+            await svc.wait_for_rows(lambda r: r.status == "sent")
+        assert len(mailbox.all()) == 1 and over_tls == [True]
+
+
+async def test_the_password_is_never_sent_in_clear_text_unless_the_url_says_so(
+    tmp_path: Path,
+) -> None:
+    async with plain_port_server(tmp_path, offer_starttls=False) as (port, mailbox, over_tls):
+        url = f"smtp://{credentials()}@127.0.0.1:{port}"
+        settings = make_settings(tmp_path, smtp_url=url, smtp_pause_max_seconds=1)
+        async with running_service(settings) as svc:
+            await svc.register("clear@example.com")
+            [row] = await svc.wait_for_rows(lambda r: r.status == "retrying")
+            assert row.attempts == 0 and "clear text" in row.last_reply
+        assert mailbox.all() == []
+        insecure = make_settings(tmp_path, smtp_url=f"{url}?insecure=true")
+        async with running_service(insecure) as svc:
+            await svc.wait_for_rows(lambda r: r.status == "sent")
+        assert len(mailbox.all()) == 1 and over_tls == [False]

@@ -29,7 +29,7 @@ from tests.support.service import PASSWORD, Service, make_settings, running_serv
 from tests.support.waiting import eventually, free_port, wait_for_port
 from tests.support.webhook_receiver import SECRET, Received, Reply, WebhookReceiver
 
-ADMIN = {"authorization": "Bearer test-admin-token"}
+ADMIN = {"authorization": "Bearer 7f3c9a1e5b2d4f6081a3c5e7092b4d6f"}
 ACCOUNTS = 4
 OUTAGE_SECONDS = 30.0
 RETRY_AFTER_SECONDS = 2  # longer than any backoff of the test settings (0.5 s at most)

@@ -35,7 +35,7 @@ TEST_DEFAULTS: dict[str, Any] = {
     "worker_poll_seconds": 0.05,
     "smtp_timeout": 5.0,
     "public_url": "http://regmail.test",
-    "admin_token": "test-admin-token",
+    "admin_token": "7f3c9a1e5b2d4f6081a3c5e7092b4d6f",
     "secret_key": "3QcKQhuEutwwrkNXWS37At8axYwWbVzqOaZ91QTglTw=",  # a test key, shared by processes
 }
 

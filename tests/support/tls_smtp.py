@@ -28,7 +28,8 @@ def self_signed_context(directory: Path) -> ssl.SSLContext:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
         check=True,
         capture_output=True,
     )  # fmt: skip
@@ -75,3 +76,46 @@ async def tls_auth_server(
     finally:
         server.close()
         await server.wait_closed()
+
+
+class _RecordingSink(SinkHandler):
+    """Records, per message, whether TLS protected the session that sent it."""
+
+    def __init__(self, mailbox: Mailbox, over_tls: list[bool]) -> None:
+        super().__init__(mailbox)
+        self.over_tls = over_tls
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        self.over_tls.append(session.ssl is not None)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@asynccontextmanager
+async def plain_port_server(
+    directory: Path, offer_starttls: bool
+) -> AsyncIterator[tuple[int, Mailbox, list[bool]]]:
+    """(port, mailbox, TLS per message) of a server on an ordinary port (not 587) that
+    offers STARTTLS (or not) without requiring it, and takes AUTH even in clear text, as
+    a careless relay would: what a client sends is then up to the client."""
+    context = self_signed_context(directory) if offer_starttls else None
+    mailbox, over_tls = Mailbox(), []
+    port = free_port()
+
+    def protocol() -> SMTP:
+        return SMTP(
+            _RecordingSink(mailbox, over_tls),
+            tls_context=context,
+            auth_require_tls=False,
+            authenticator=_authenticate,
+        )
+
+    server = await asyncio.get_running_loop().create_server(protocol, "127.0.0.1", port)
+    try:
+        yield port, mailbox, over_tls
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def credentials() -> str:
+    return f"{quote(USER, safe='')}:{quote(PASSWORD)}"

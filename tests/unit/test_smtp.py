@@ -2,7 +2,7 @@ import aiosmtplib
 import pytest
 
 from regmail.mail.replies import classify
-from regmail.mail.smtp import parse_smtp_url
+from regmail.mail.target import parse_smtp_url
 
 
 def test_qq_mail_url() -> None:
@@ -17,11 +17,29 @@ def test_qq_mail_url() -> None:
     assert "authcode" not in repr(target)
 
 
-def test_submission_port_uses_starttls_by_default_and_on_request() -> None:
-    assert parse_smtp_url("smtp://u:p@smtp.gmail.com:587").start_tls
-    assert parse_smtp_url("smtp://u:p@host:2525?starttls=true").start_tls
-    assert not parse_smtp_url("smtp://127.0.0.1:2525").start_tls
-    assert not parse_smtp_url("smtp://u:p@host:587?starttls=false").start_tls
+def test_starttls_whenever_offered_unless_the_url_requires_or_refuses_it() -> None:
+    assert parse_smtp_url("smtp://u:p@smtp.gmail.com:587").start_tls is None
+    assert parse_smtp_url("smtp://127.0.0.1:25").start_tls is None
+    assert parse_smtp_url("smtp://u:p@host:2525?starttls=true").start_tls is True
+    assert parse_smtp_url("smtp://u:p@host:587?starttls=false").start_tls is False
+    assert parse_smtp_url("smtp://host?starttls=true").port == 587
+
+
+def test_private_ca_and_clear_text_auth_are_asked_for_by_name() -> None:
+    target = parse_smtp_url("smtp://u:p@relay:25?ca_file=/etc/ssl/relay-ca.pem")
+    assert (target.ca_file, target.insecure, target.validate_certs) == (
+        "/etc/ssl/relay-ca.pem",
+        False,
+        True,
+    )
+    assert parse_smtp_url("smtp://u:p@relay:25?insecure=true").insecure
+
+
+def test_a_password_with_a_slash_gets_advice_not_an_echo() -> None:
+    with pytest.raises(ValueError) as refused:
+        parse_smtp_url("smtp://user:SECRET/part@host:587")
+    assert "percent-encoded" in str(refused.value)
+    assert "SECRET" not in str(refused.value) and "part" not in str(refused.value)
 
 
 @pytest.mark.parametrize("url", ["http://host", "smtp://", "host:25"])

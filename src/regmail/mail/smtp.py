@@ -5,55 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 from opentelemetry.trace import SpanKind
 
 from regmail.mail.replies import ProviderUnavailable
+from regmail.mail.target import SmtpTarget
 from regmail.metrics import SMTP_CONNECTIONS, SMTP_SECONDS
 from regmail.tracing import tracer
 
-TRUE_WORDS = {"1", "true", "yes", "on"}
 
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    hostname: str
-    port: int
-    username: str | None
-    password: str | None
-    use_tls: bool
-    start_tls: bool
-    validate_certs: bool
-
-    def __repr__(self) -> str:  # keeps the password out of logs and tracebacks
-        t = self
-        return f"SmtpTarget({t.hostname}:{t.port}, tls={t.use_tls}, starttls={t.start_tls})"
-
-
-def parse_smtp_url(url: str) -> SmtpTarget:
-    """`smtp://user:pass@host:587?starttls=true`, `smtps://user:pass@host:465`.
-
-    smtp:// uses STARTTLS when asked (`?starttls=true`) and by default on port 587;
-    `?verify=false` accepts any certificate (test servers with self-signed ones only).
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ValueError("REGMAIL_SMTP_URL must look like smtp://host:port or smtps://host:port")
-    query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
-    use_tls = parts.scheme == "smtps"
-    port = parts.port or (465 if use_tls else 587 if "starttls" in query else 25)
-    start_tls = False if use_tls else query.get("starttls", str(port == 587).lower()) in TRUE_WORDS
-    return SmtpTarget(
-        hostname=parts.hostname,
-        port=port,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        use_tls=use_tls,
-        start_tls=start_tls,
-        validate_certs=query.get("verify", "true") in TRUE_WORDS,
-    )
+class ClearTextRefused(aiosmtplib.SMTPException):
+    """The password would cross the network unencrypted."""
 
 
 @dataclass
@@ -121,16 +84,31 @@ async def connect(target: SmtpTarget, timeout: float) -> aiosmtplib.SMTP:  # noq
     client = aiosmtplib.SMTP(
         hostname=target.hostname,
         port=target.port,
-        username=target.username,
-        password=target.password,
         use_tls=target.use_tls,
         start_tls=target.start_tls,
         validate_certs=target.validate_certs,
+        cert_bundle=target.ca_file,
         timeout=timeout,
     )
     await client.connect()
+    try:
+        if target.username is not None:
+            if not encrypted(client) and not target.insecure:
+                raise ClearTextRefused(
+                    "the server offers no STARTTLS, so AUTH would send the password in "
+                    "clear text: use smtps://, a server with STARTTLS, or ?insecure=true"
+                )
+            await client.login(target.username, target.password or "")
+    except BaseException:
+        client.close()
+        raise
     SMTP_CONNECTIONS.inc()
     return client
+
+
+def encrypted(client: aiosmtplib.SMTP) -> bool:
+    """TLS protects this connection (implicit, or STARTTLS done)."""
+    return client.get_transport_info("sslcontext") is not None
 
 
 def _reason(error: BaseException) -> str:
