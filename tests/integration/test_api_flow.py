@@ -90,7 +90,7 @@ async def test_the_link_asks_for_the_password_and_its_form_activates(
         assert await account_status(svc, "grace@example.com") == "pending"  # a GET: nothing
 
         form = {"token": token_of(mail.links[0]), "password": "correct horse", "locale": "en"}
-        done = await svc.client.post("/activate", data=form)
+        done = await svc.post_form("/activate", form)
         assert done.status_code == 200 and "Account activated" in done.text
         assert 'href="https://app.example.com/welcome"' in done.text  # what comes next
         assert await account_status(svc, "grace@example.com") == "active"
@@ -104,7 +104,7 @@ async def test_the_links_form_with_a_wrong_password_says_so_and_activates_nothin
         await svc.register("grace@example.com")
         [mail] = await mails_to(mailbox, "grace@example.com")
         form = {"token": token_of(mail.links[0]), "password": "not the one", "locale": "zh-CN"}
-        page = await svc.client.post("/activate", data=form)
+        page = await svc.post_form("/activate", form)
         assert page.status_code == 400
         assert "与使用此邮箱注册时设置的密码不一致" in page.text
         wrong = await svc.activate(token_of(mail.links[0]), "not the one")
@@ -129,7 +129,7 @@ async def test_expired_and_unknown_tokens(
         # The expired link's page offers a new link for the address, not "sign up again".
         page = await svc.client.get("/activate", params={"token": token_of(mail.links[0])})
         assert page.status_code == 410 and 'action="/resend"' in page.text
-        resent = await svc.client.post("/resend", data={"email": "late@example.com"})
+        resent = await svc.post_form("/resend", {"email": "late@example.com"})
         assert resent.status_code == 200 and "Check your inbox" in resent.text
         await mails_to(mailbox, "late@example.com", 2)
 

@@ -24,7 +24,7 @@ PATHS: dict[str, Any] = {
 async def _form(svc: Service, link: str, **fields: str) -> Any:
     """Submit the form of a link's page, as the browser does."""
     action = path_of(link).split("?")[0]
-    return await svc.client.post(action, data={"token": token_of(link), **fields})
+    return await svc.post_form(action, {"token": token_of(link), **fields})
 
 
 async def test_each_step_ends_on_the_applications_page(

@@ -57,8 +57,8 @@ async def test_the_page_confirms_too(tmp_path: Path, aiosmtpd_server: tuple[str,
         await active_account(svc, mailbox, "old@example.com")
         await ask(svc, "old@example.com", "new@example.com")
         [confirm] = await mails_with(mailbox, "Confirm your new email address")
-        done = await svc.client.post(
-            "/confirm-email", data={"token": token_of(confirm.links[0]), "locale": "zh-CN"}
+        done = await svc.post_form(
+            "/confirm-email", {"token": token_of(confirm.links[0]), "locale": "zh-CN"}
         )
         assert done.status_code == 200 and "邮箱已更改" in done.text
         assert await sign_in(svc, "new@example.com") == 200

@@ -49,7 +49,7 @@ async def test_reset_through_the_mail_and_the_page(
         assert await sign_in(svc, "ada@example.com", PASSWORD) == 200  # a GET: nothing changed
 
         form = {"token": token_of(link), "password": NEW_PASSWORD, "locale": "zh-CN"}
-        done = await svc.client.post("/reset", data=form)
+        done = await svc.post_form("/reset", form)
         assert done.status_code == 200 and "密码已更改" in done.text
         assert 'href="https://app.example.com"' in done.text
         assert await sign_in(svc, "ada@example.com", NEW_PASSWORD) == 200
@@ -76,8 +76,8 @@ async def test_a_refused_new_password_says_why_and_spends_nothing(
         assert refused.json()["errors"] == [
             {"field": "password", "message": "是最常见的密码之一，请换一个"}
         ]
-        page = await svc.client.post(
-            "/reset", data={"token": token_of(mail.links[0]), "password": "ada@example.com"}
+        page = await svc.post_form(
+            "/reset", {"token": token_of(mail.links[0]), "password": "ada@example.com"}
         )
         assert page.status_code == 400 and "must not be the email address" in page.text
         assert await complete(svc, token_of(mail.links[0])) == 200  # still usable
@@ -147,8 +147,8 @@ async def test_the_forgot_page_asks_by_address(
         await active_account(svc, mailbox, "ada@example.com")
         form = await svc.client.get("/forgot", params={"lang": "zh-CN"})
         assert form.status_code == 200 and "重置密码" in form.text
-        bad = await svc.client.post("/forgot", data={"email": "ada@", "locale": "zh-CN"})
+        bad = await svc.post_form("/forgot", {"email": "ada@", "locale": "zh-CN"})
         assert bad.status_code == 422 and "不是有效的邮箱地址" in bad.text
-        sent = await svc.client.post("/forgot", data={"email": "ada@example.com", "locale": "en"})
+        sent = await svc.post_form("/forgot", {"email": "ada@example.com", "locale": "en"})
         assert sent.status_code == 200 and "Check your inbox" in sent.text
         await mails_with(mailbox, "Reset your password")

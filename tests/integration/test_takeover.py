@@ -70,7 +70,7 @@ async def test_the_same_through_the_pages(
         page = await svc.client.get(path_of(link))
         assert page.status_code == 200 and 'name="password"' in page.text
         form = {"token": token_of(link), "password": VICTIM_PASSWORD, "locale": "en"}
-        done = await svc.client.post("/activate", data=form)
+        done = await svc.post_form("/activate", form)
         assert done.status_code == 200 and "Account activated" in done.text
         assert await sign_in(svc, VICTIM_PASSWORD) == 200
         assert await sign_in(svc, ATTACKER_PASSWORD) == 401

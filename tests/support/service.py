@@ -70,6 +70,14 @@ class Service:
         )
         assert response.status_code == 202, response.text
 
+    async def post_form(self, action: str, fields: dict[str, str]) -> httpx.Response:
+        """Submit one of regmail's HTML forms as a browser does: with the CSRF token its
+        pages set in a cookie and in the form (any page's: it is one per browser)."""
+        if "regmail-csrf" not in self.client.cookies:
+            assert (await self.client.get("/signup")).status_code == 200
+        token = self.client.cookies["regmail-csrf"]
+        return await self.client.post(action, data={**fields, "csrf_token": token})
+
     async def activate(self, token: str, password: str = PASSWORD) -> httpx.Response:
         return await self.client.post(
             "/v1/activations", json={"token": token, "password": password}

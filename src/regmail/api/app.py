@@ -13,8 +13,10 @@ from fastapi_offline import FastAPIOffline
 
 import regmail
 from regmail.api.client_address import ClientAddress
+from regmail.api.csrf import CsrfRefused
 from regmail.api.http_metrics import HttpMetrics
 from regmail.api.limits import BodySizeLimit
+from regmail.api.pages import form_expired
 from regmail.api.problems import document_problems, install_problem_handlers
 from regmail.api.request_ids import RequestIds
 from regmail.api.routes import (
@@ -28,6 +30,7 @@ from regmail.api.routes import (
     password_resets,
     registrations,
 )
+from regmail.api.security_headers import SecurityHeaders
 from regmail.limits import RateLimits
 from regmail.networks import TrustedProxies
 from regmail.runtime import Runtime
@@ -65,6 +68,7 @@ def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.rate_limits = RateLimits.build(settings, runtime.engine)
     install_problem_handlers(app)
+    app.add_exception_handler(CsrfRefused, form_expired)
     document_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:  # headless mode: the application's frontend calls the API
@@ -79,6 +83,7 @@ def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         )
     app.add_middleware(RequestIds)  # even a 413 carries its id
     app.add_middleware(ClientAddress, trusted=TrustedProxies(settings.trusted_proxies))
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(HttpMetrics)  # outermost: it times and counts everything
     for module in (
         registrations,

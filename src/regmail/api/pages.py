@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from regmail.accounts.links import Links
 from regmail.accounts.tokens import Purpose
+from regmail.api.csrf import form_token, remember
 from regmail.api.messages import language
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -78,6 +79,8 @@ TEXT: dict[str, dict[str, str]] = {
         "error_rate": "Too many attempts. Please wait a moment and try again.",
         "error_unavailable": "The service is briefly unavailable. Please try again.",
         "back": "Back to sign-up",
+        "csrf_title": "This form has expired",
+        "csrf_body": "Go back, reload the page and send the form again.",
     },
     "zh-CN": {
         "title": "创建账户",
@@ -133,6 +136,8 @@ TEXT: dict[str, dict[str, str]] = {
         "error_rate": "尝试次数过多，请稍后再试。",
         "error_unavailable": "服务暂时不可用，请稍后再试。",
         "back": "返回注册",
+        "csrf_title": "此表单已过期",
+        "csrf_body": "请返回并刷新页面，然后重新提交表单。",
     },
 }
 
@@ -146,7 +151,8 @@ def render_page(
     request: Request, name: str, lang: str, status: int = 200, **context: Any
 ) -> HTMLResponse:
     settings = request.app.state.runtime.settings
-    return templates.TemplateResponse(
+    token = form_token(request)
+    response = templates.TemplateResponse(
         request,
         name,
         {
@@ -154,10 +160,13 @@ def render_page(
             "t": TEXT[lang],
             "app_url": settings.app_url,
             "min_length": settings.password_min_length,
+            "csrf_token": token,
             **context,
         },
         status_code=status,
     )
+    remember(request, response, token)
+    return response
 
 
 def to_app(request: Request, path: str | None, **query: str) -> RedirectResponse | None:
@@ -220,4 +229,13 @@ async def link_page(
         email=link.email,
         token=token,
         error=error,
+    )
+
+
+async def form_expired(request: Request, _: Exception) -> Response:
+    """A form POST without its CSRF token (api/csrf.py): a page saying what to do."""
+    lang = page_language(request)
+    t = TEXT[lang]
+    return render_page(
+        request, "notice.html", lang, 403, title=t["csrf_title"], body=t["csrf_body"]
     )

@@ -13,6 +13,7 @@ from regmail.accounts.addresses import parse_address
 from regmail.accounts.passwords import MAX_INPUT_LENGTH
 from regmail.accounts.signup import WrongPassword
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
+from regmail.api.csrf import FORM_POST
 from regmail.api.deps import get_runtime, limit_address, limit_client, limit_links
 from regmail.api.messages import language, localized
 from regmail.api.pages import TEXT, link_page, page_language, render_page, step_done
@@ -90,7 +91,7 @@ async def _page(
     return await link_page(request, links, Purpose.ACTIVATION, "activate.html", token, lang, error)
 
 
-@router.post("/activate", response_class=HTMLResponse, include_in_schema=False)
+@router.post("/activate", **FORM_POST)
 async def activate_form(
     request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],
@@ -113,7 +114,7 @@ async def activate_form(
     return step_done(request, after, "activate.html", lang, email=activated.email)
 
 
-@router.post("/resend", response_class=HTMLResponse, include_in_schema=False)
+@router.post("/resend", **FORM_POST)
 async def resend_form(
     request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],

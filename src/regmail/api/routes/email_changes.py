@@ -13,6 +13,7 @@ from regmail.accounts.addresses import parse_address
 from regmail.accounts.credentials import CredentialsRefused
 from regmail.accounts.email_changes import AddressTaken
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
+from regmail.api.csrf import FORM_POST
 from regmail.api.deps import client_ip, get_runtime, limit_links, limit_sign_in_checks
 from regmail.api.pages import link_page, link_redirect, page_language, render_page, step_done
 from regmail.api.problems import Problem
@@ -85,7 +86,7 @@ async def confirm_page(
     return await link_page(request, links, Purpose.EMAIL_CHANGE, "confirm_email.html", token, lang)
 
 
-@router.post("/confirm-email", response_class=HTMLResponse, include_in_schema=False)
+@router.post("/confirm-email", **FORM_POST)
 async def confirm_form(
     request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from regmail.accounts.addresses import parse_address
 from regmail.accounts.passwords import MAX_INPUT_LENGTH, PasswordRefused, check_new_password
+from regmail.api.csrf import FORM_POST
 from regmail.api.deps import get_runtime, limit_address, limit_client
 from regmail.api.messages import localized, refusal
 from regmail.api.pages import TEXT, page_language, render_page
@@ -25,7 +26,7 @@ async def signup_form(request: Request) -> HTMLResponse:
     return render_page(request, "signup.html", page_language(request), errors={})
 
 
-@router.post("/signup", response_class=HTMLResponse)
+@router.post("/signup", **FORM_POST)
 async def signup_submit(
     request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],

@@ -14,6 +14,7 @@ from regmail.accounts.addresses import parse_address
 from regmail.accounts.passwords import MAX_INPUT_LENGTH, PasswordRefused
 from regmail.accounts.resets import PasswordSet
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
+from regmail.api.csrf import FORM_POST
 from regmail.api.deps import get_runtime, limit_address, limit_client, limit_links
 from regmail.api.messages import language, localized, refusal
 from regmail.api.pages import TEXT, link_page, page_language, render_page, step_done
@@ -75,7 +76,7 @@ async def forgot_page(request: Request) -> HTMLResponse:
     return render_page(request, "forgot.html", page_language(request), errors={})
 
 
-@router.post("/forgot", response_class=HTMLResponse, include_in_schema=False)
+@router.post("/forgot", **FORM_POST)
 async def forgot_form(
     request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],
@@ -129,7 +130,7 @@ async def _page(
     return await link_page(request, links, Purpose.RESET, "reset.html", token, lang, error)
 
 
-@router.post("/reset", response_class=HTMLResponse, include_in_schema=False)
+@router.post("/reset", **FORM_POST)
 async def reset_form(
     request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],
