@@ -309,6 +309,11 @@ class Settings(BaseSettings):
         description="Serve the OpenAPI schema (/openapi.json) and Swagger UI (/docs, its "
         "assets served by regmail itself, no CDN). False: neither.",
     )
+    api_docs_admin: bool = Field(
+        False,
+        description="Also document the admin API (/v1/admin/*) in /openapi.json and /docs. "
+        "Off: anyone who can read the docs does not get a map of the operator's routes.",
+    )
     cors_origins: list[str] = Field(
         [],
         description="Origins whose browser code may call the public JSON API, as JSON: "

@@ -27,7 +27,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesi
     tmp = tmp_path_factory.mktemp("fuzz")
     port = free_port()
     # Nothing delivers here: the fuzzer is after the API's answers, not the mail.
-    config = make_settings(tmp, port=port, smtp_url="smtp://127.0.0.1:9")
+    config = make_settings(tmp, port=port, smtp_url="smtp://127.0.0.1:9", api_docs_admin=True)
     log = tmp / "serve.log"
     assert start_regmail(config, "migrate", log=log, cwd=tmp).wait(60) == 0, log.read_text()
     serve = start_regmail(config, "serve", log=log, cwd=tmp)

@@ -29,8 +29,16 @@ OPERATIONS = {
 }
 
 
+async def test_the_public_schema_leaves_the_admin_api_out(tmp_path: Path) -> None:
+    async with running_service(make_settings(tmp_path), worker=False) as svc:
+        spec = (await svc.client.get("/openapi.json")).json()
+        docs = (await svc.client.get("/docs")).text
+    assert not [path for path in spec["paths"] if path.startswith("/v1/admin")]
+    assert "adminToken" not in str(spec) and "admin" not in docs.lower()
+
+
 async def test_operations_have_stable_ids_and_admin_needs_the_bearer(tmp_path: Path) -> None:
-    async with running_service(make_settings(tmp_path)) as svc:
+    async with running_service(make_settings(tmp_path, api_docs_admin=True)) as svc:
         spec = (await svc.client.get("/openapi.json")).json()
     operations = {
         (path, method): op

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from regmail.db.tables import outbox
-from tests.support.service import make_settings, running_service
+from tests.support.service import TEST_DEFAULTS, make_settings, running_service
 from tests.support.smtp_sink import SmtpSink
 
 
@@ -50,9 +50,14 @@ async def test_connection_refused_pauses_delivery_without_spending_attempts(
         [row] = await svc.wait_for_rows(lambda r: r.status == "retrying")
         assert "Connect" in row.last_reply or "refused" in row.last_reply.lower()
         assert row.attempts == 0  # the provider's trouble, not the mail's
-        ready = (await svc.client.get("/readyz")).json()
-        assert ready["status"] == "ready"  # sign-ups go on
-        assert ready["delivery"].startswith("paused since")
+        public = (await svc.client.get("/readyz")).json()
+        assert public["status"] == "ready"  # sign-ups go on
+        # States for anyone; the provider's reply and the worker's host:pid for operators.
+        assert public["delivery"] == "paused" and "detail" not in public
+        assert row.last_reply not in str(public) and "worker" not in str(public)
+        bearer = {"Authorization": f"Bearer {TEST_DEFAULTS['admin_token']}"}
+        ready = (await svc.client.get("/readyz", headers=bearer)).json()
+        assert ready["detail"]["delivery"].startswith("paused since")
         smtp_sink.start()
         [row] = await svc.wait_for_rows(lambda r: r.status == "sent")
         assert row.attempts == 1

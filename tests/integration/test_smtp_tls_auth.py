@@ -46,8 +46,10 @@ async def test_wrong_password_pauses_delivery_once_loudly(
             # Not dead, and no retries spent: the password is wrong for every mail alike.
             assert {(r.attempts, r.last_reply[:3]) for r in rows} == {(0, "535")}
             # What an operator sees: readiness detail, a metric, one loud log line.
-            ready = (await svc.client.get("/readyz")).json()
-            assert ready["status"] == "ready" and "535" in ready["delivery"]
+            admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            ready = (await svc.client.get("/readyz", headers=admin)).json()
+            assert ready["status"] == "ready" and ready["delivery"] == "paused"
+            assert "535" in ready["detail"]["delivery"]
             page = (await svc.client.get("/metrics")).text
             assert value(page, "regmail_smtp_paused") == 1
             # Every mail, whatever its state by now: with a 1 s pause the worker may be

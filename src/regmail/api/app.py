@@ -91,11 +91,12 @@ def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         credentials,
         password_resets,
         email_changes,
-        admin,
         health,
         pages,
     ):
         app.include_router(module.router)
+    # The admin routes are not in the public schema (nor Swagger UI) unless asked for.
+    app.include_router(admin.router, include_in_schema=settings.api_docs_admin)
     if settings.dev_mode:
         app.include_router(dev.router)
 

@@ -3,13 +3,12 @@ accounts; suppressions."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, Path, Query
 
 from regmail.accounts.addresses import parse_address
+from regmail.api.admin_auth import require_admin
 from regmail.api.deps import get_runtime
 from regmail.api.problems import Problem, field_errors
 from regmail.api.results import AccountOut, MailOut, SuppressionOut
@@ -20,25 +19,6 @@ from regmail.mails.status import DeadReason, MailStatus
 from regmail.mails.views import MailFilter, count_by_status, get_mail, list_mails, parse_since
 from regmail.metrics import ACCOUNT_CHANGES
 from regmail.runtime import Runtime
-
-bearer = HTTPBearer(
-    scheme_name="adminToken",
-    description="REGMAIL_ADMIN_TOKEN, as `Authorization: Bearer <token>`",
-    auto_error=False,  # regmail answers with its own problem+json
-)
-
-
-def require_admin(
-    runtime: Annotated[Runtime, Depends(get_runtime)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
-) -> None:
-    expected = runtime.settings.admin_token
-    if expected is None:
-        raise Problem(404, "Admin API disabled", "set REGMAIL_ADMIN_TOKEN to enable it")
-    given = credentials.credentials if credentials is not None else ""
-    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
-        raise Problem(401, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
-
 
 ADMIN_PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or wrong Bearer token"},

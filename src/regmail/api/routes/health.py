@@ -6,11 +6,12 @@ import asyncio
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from regmail.api.admin_auth import bearer_token, is_admin
 from regmail.api.deps import get_runtime
 from regmail.clock import utcnow
 from regmail.delivery.pauses import current_pause
@@ -32,16 +33,21 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Ready when the database is reachable; the broker's and delivery's state in detail",
+    summary="Ready when the database is reachable; states of the broker and delivery "
+    "(with the admin token: why)",
 )
-async def readyz(runtime: Annotated[Runtime, Depends(get_runtime)]) -> JSONResponse:
-    checks: dict[str, Any] = {}
+async def readyz(
+    request: Request, runtime: Annotated[Runtime, Depends(get_runtime)]
+) -> JSONResponse:
+    checks: dict[str, str] = {}
+    detail: dict[str, str] = {}
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS), runtime.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except (SQLAlchemyError, OSError, TimeoutError) as error:
-        checks["database"] = f"unavailable: {type(error).__name__}"
+        checks["database"] = "unavailable"
+        detail["database"] = type(error).__name__
     if runtime.relays:
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
@@ -55,9 +61,15 @@ async def readyz(runtime: Annotated[Runtime, Depends(get_runtime)]) -> JSONRespo
     # and are relayed later, so taking the API out of a load balancer would only hurt.
     ready = checks["database"] == "ok"
     body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "checks": checks}
-    if checks["database"] == "ok":
+    if ready:
         # Delivery's state is news for operators, not a reason to stop taking sign-ups.
-        body["delivery"] = await current_pause(runtime.engine) or "ok"
+        pause = await current_pause(runtime.engine)
+        body["delivery"] = "paused" if pause else "ok"
+        if pause:
+            detail["delivery"] = pause
+    # The provider's replies and the workers' host names are the operator's business.
+    if is_admin(runtime, bearer_token(request)):
+        body["detail"] = detail
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
