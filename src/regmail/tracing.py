@@ -37,8 +37,11 @@ def setup_tracing(endpoint: str | None, role: str) -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+    from regmail.trace_redaction import QueryValuesRedacted
+
     _provider = TracerProvider(resource=Resource.create({"service.name": f"regmail-{role}"}))
     exporter = OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
+    _provider.add_span_processor(QueryValuesRedacted())  # before the export: runs first
     _provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(_provider)
 

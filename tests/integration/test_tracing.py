@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.accounts import path_of, token_of
 from tests.support.mailstate import none_unsent
 from tests.support.otlp import ReceivedSpan, otlp_receiver
 from tests.support.processes import regmail_cli, start_regmail
@@ -55,6 +56,18 @@ async def test_a_mail_is_one_trace_from_request_to_smtp(
                 return [names[n] for n in wanted] if set(wanted) <= set(names) else []
 
             request, publish, deliver, send = await eventually(chain, timeout=30)
+            # The mailed link, opened: its token must not reach the collector.
+            [mail] = aiosmtpd_server[1].all()
+            token = token_of(mail.links[0])
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                assert (await client.get(path_of(mail.links[0]))).status_code == 200
+
+            async def link_traced() -> bool:
+                return any(s.name == "GET /activate" for s in receiver.spans)
+
+            await eventually(link_traced, timeout=30)
+            assert not [body for body in receiver.bodies if token.encode() in body]
+            assert [body for body in receiver.bodies if b"token=REDACTED" in body]
         finally:
             for process in processes:
                 process.send_signal(signal.SIGTERM)

@@ -26,9 +26,12 @@ class ReceivedSpan:
 class Receiver:
     def __init__(self) -> None:
         self.spans: list[ReceivedSpan] = []
+        self.bodies: list[bytes] = []  # every export as it arrived, to look for secrets in
         self._lock = threading.Lock()
 
     def add(self, body: bytes) -> None:
+        with self._lock:
+            self.bodies.append(body)
         request = ExportTraceServiceRequest.FromString(body)
         for resource_spans in request.resource_spans:
             attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
