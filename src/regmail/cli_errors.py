@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from regmail.db.engine import DATABASE_ERRORS
 from regmail.extras import MissingExtra
+from regmail.mails.sealing import UnsafeKeyFile
 
 
 def _broker_errors() -> tuple[type[Exception], ...]:
@@ -30,7 +31,16 @@ def _broker_errors() -> tuple[type[Exception], ...]:
 
 # A server that is down, refuses or times out: the database, the broker, the SMTP server.
 UNREACHABLE: tuple[type[Exception], ...] = (*DATABASE_ERRORS, *_broker_errors())
-OPERATOR_ERRORS: tuple[type[Exception], ...] = (MissingExtra, ValidationError, *UNREACHABLE)
+OPERATOR_ERRORS: tuple[type[Exception], ...] = (
+    MissingExtra,
+    UnsafeKeyFile,
+    ValidationError,
+    *UNREACHABLE,
+)
+
+
+# How SQLite and PostgreSQL say a table is missing.
+NOT_MIGRATED = ("no such table", "UndefinedTableError")
 
 
 def setting_problems(error: ValidationError) -> list[str]:
@@ -45,9 +55,12 @@ def setting_problems(error: ValidationError) -> list[str]:
 def explain(error: BaseException) -> list[str]:
     if isinstance(error, ValidationError):
         return [f"invalid setting {problem}" for problem in setting_problems(error)]
-    if isinstance(error, MissingExtra):
+    if isinstance(error, MissingExtra | UnsafeKeyFile):
         return [str(error)]
-    return [f"cannot reach {_which(error)}: {_first_line(error)} (--debug for the traceback)"]
+    line = _first_line(error)
+    if any(sign in line for sign in NOT_MIGRATED):
+        return [f"the database has no regmail schema yet ({line}): run `regmail migrate`"]
+    return [f"cannot reach {_which(error)}: {line} (--debug for the traceback)"]
 
 
 def _which(error: BaseException) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -37,6 +39,7 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if url.startswith("sqlite"):
+        _create_private(make_url(url).database)
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
@@ -50,6 +53,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_timeout=DB_TIMEOUT_SECONDS,
         connect_args={"timeout": DB_TIMEOUT_SECONDS, "command_timeout": 30},
     )
+
+
+def _create_private(database: str | None) -> None:
+    """The SQLite file created mode 0600 before SQLite creates it 0644: it holds password
+    hashes and sealed tokens. SQLite gives its -wal and -shm files the same mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def readonly(engine: AsyncEngine) -> AsyncEngine:

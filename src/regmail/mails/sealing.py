@@ -46,6 +46,10 @@ def parse_key(text: str) -> bytes:
     return key
 
 
+class UnsafeKeyFile(Exception):
+    """The key file may be read by other users of the machine."""
+
+
 def key_from_file(path: Path) -> str:
     """The key stored at `path`, created (mode 0600) if there is none yet.
 
@@ -53,6 +57,12 @@ def key_from_file(path: Path) -> str:
     shares it. Several machines need REGMAIL_SECRET_KEY set to the same key everywhere.
     """
     if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise UnsafeKeyFile(
+                f"{path} is readable by others (mode {mode:04o}): `chmod 600 {path}`, and "
+                "rotate the key if anyone may have read it (docs/deploy.md, Secrets)"
+            )
         return path.read_text().strip()
     # Written whole under a private name, then linked into place: a process starting at
     # the same moment either wins the link or reads a complete key, never an empty file.
