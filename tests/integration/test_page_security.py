@@ -63,3 +63,13 @@ async def test_swagger_ui_loads_only_from_regmail_itself(tmp_path: Path) -> None
             response = await svc.client.get(asset)
             assert response.status_code == 200, asset
         assert isinstance(docs, httpx.Response)
+
+
+async def test_regmail_dev_answers_only_to_its_own_host_names(tmp_path: Path) -> None:
+    async with running_service(make_settings(tmp_path, dev_mode=True), worker=False) as svc:
+        # DNS rebinding: attacker.example resolved to 127.0.0.1 after the page loaded.
+        rebound = await svc.client.get("/dev/mailbox", headers={"Host": "attacker.example"})
+        assert rebound.status_code == 400
+        for host in ("127.0.0.1:8000", "localhost:8000", "[::1]:8000"):
+            page = await svc.client.get("/healthz", headers={"Host": host})
+            assert page.status_code == 200, host

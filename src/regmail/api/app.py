@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
@@ -35,6 +36,7 @@ from regmail.limits import RateLimits
 from regmail.networks import TrustedProxies
 from regmail.runtime import Runtime
 
+DEV_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
@@ -83,6 +85,10 @@ def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         )
     app.add_middleware(RequestIds)  # even a 413 carries its id
     app.add_middleware(ClientAddress, trusted=TrustedProxies(settings.trusted_proxies))
+    if settings.dev_mode:
+        # A page elsewhere can point a name of its own at 127.0.0.1 (DNS rebinding) and
+        # then read /dev/mailbox as same-origin; it cannot make the browser say Host: 127.0.0.1.
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=DEV_HOSTS)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HttpMetrics)  # outermost: it times and counts everything
     for module in (
