@@ -123,9 +123,24 @@ def serve(settings: Settings) -> None:
         api(runtime, serve_roles(runtime), own_runtime=True),
         host=settings.host,
         port=settings.port,
-        log_level="warning",
-        proxy_headers=False,  # the app reads them, through REGMAIL_TRUSTED_PROXIES
+        **http_options(settings),
     )
+
+
+def http_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for the API: its limits (settings.py), our logging, and no proxy
+    header handling of its own (the app reads them, through REGMAIL_TRUSTED_PROXIES)."""
+    from regmail.api.http_protocol import bounded_protocol
+
+    return {
+        "http": bounded_protocol(
+            settings.http_max_header_bytes, settings.http_header_timeout_seconds
+        ),
+        "limit_concurrency": settings.http_max_connections,
+        "timeout_keep_alive": settings.http_keep_alive_seconds,
+        "proxy_headers": False,
+        "log_level": "warning",
+    }
 
 
 async def dev(settings: Settings, announce: Callable[[str], None]) -> None:
@@ -149,7 +164,7 @@ async def _serve_dev(runtime: Runtime, announce: Callable[[str], None]) -> None:
     s = runtime.settings
     app = api(runtime, {Role.WORKER, *serve_roles(runtime)})
     uvicorn = load("uvicorn", "server")
-    server = uvicorn.Server(uvicorn.Config(app, host=s.host, port=s.port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host=s.host, port=s.port, **http_options(s)))
     base = f"http://{s.host}:{s.port}"
     announce(
         f"regmail dev is running (Ctrl-C stops it)\n"

@@ -367,6 +367,27 @@ class Settings(BaseSettings):
         "memory: at most this many keys (~300 bytes each), least recently used dropped. "
         "With PostgreSQL they are in the database, shared by every process.",
     )
+    http_max_header_bytes: int = Field(
+        32 * 1024,
+        ge=1024,
+        description="Largest request head (request line and headers) taken; larger is 431.",
+    )
+    http_header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="A connection that has not sent a whole request head this long after "
+        "connecting (or starting its next request) is closed: idle and trickling sockets "
+        "cannot hold connections.",
+    )
+    http_keep_alive_seconds: int = Field(
+        5, ge=1, description="An idle keep-alive connection is closed after this long."
+    )
+    http_max_connections: int = Field(
+        1000,
+        ge=1,
+        description="Connections (and requests in progress) one API process takes at once; "
+        "past it, new requests are answered 503 at once instead of queueing.",
+    )
     max_body_bytes: int = Field(16 * 1024, description="Larger request bodies are refused (413).")
     worker_concurrency: int = Field(
         10,
