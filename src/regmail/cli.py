@@ -21,7 +21,7 @@ from regmail.check import check_all
 from regmail.cli_errors import OPERATOR_ERRORS, explain, setting_problems
 from regmail.clock import utcnow
 from regmail.eventloop import run_event_loop
-from regmail.logs import configure_logging
+from regmail.logs import configure_logging, wants_json
 from regmail.mails.kinds import NotReplayable
 from regmail.mails.purge import purge_finished
 from regmail.mails.replay import replay
@@ -71,7 +71,7 @@ app.add_typer(suppressions_app, name="suppressions")
 
 def _settings(role: str = "cli", **overrides: Any) -> Settings:
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, wants_json(settings.log_json, settings.dev_mode))
     setup_tracing(settings.otlp_endpoint, role)
     atexit.register(shutdown_tracing)  # flushes spans when the command ends normally
     return settings
@@ -291,7 +291,7 @@ def check() -> None:
         for problem in setting_problems(error):
             typer.echo(f"FAIL configuration  {problem}")
         raise typer.Exit(1) from None
-    configure_logging("error", settings.log_json)  # the findings are the output
+    configure_logging("error", wants_json(settings.log_json))  # the findings are the output
     typer.echo("ok   configuration")
     findings = asyncio.run(check_all(settings))
     for finding in findings:

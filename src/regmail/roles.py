@@ -139,6 +139,7 @@ def http_options(settings: Settings) -> dict[str, Any]:
         "limit_concurrency": settings.http_max_connections,
         "timeout_keep_alive": settings.http_keep_alive_seconds,
         "proxy_headers": False,
+        "log_config": None,  # its records go through regmail's pipeline (logs.py)
         "log_level": "warning",
     }
 

@@ -440,7 +440,11 @@ class Settings(BaseSettings):
         "With PROMETHEUS_MULTIPROC_DIR set, the API's /metrics covers them already.",
     )
     log_level: str = Field("info", description="debug, info, warning or error.")
-    log_json: bool = Field(True, description="JSON log lines (false: human-readable).")
+    log_json: bool | None = Field(
+        None,
+        description="JSON log lines (false: readable console lines). Unset: JSON, except "
+        "under `regmail dev` or when stderr is a terminal.",
+    )
 
     @field_validator("webhook_secret")
     @classmethod

@@ -4,6 +4,8 @@ an 8 MiB header was taken, idle sockets stayed open)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import signal
 import socket
 import time
@@ -34,10 +36,9 @@ async def serve(tmp_path: Path, **limits: Any) -> AsyncIterator[int]:
 def exchange(port: int, request: bytes, timeout: float = 10.0) -> bytes:
     """What the server answers `request` with, until it closes the connection."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        try:
+        # Closed while we were still sending: read what it said.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(request)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # closed while we were still sending: read what it said
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
@@ -80,3 +81,14 @@ async def test_past_the_connection_cap_new_requests_get_503(tmp_path: Path) -> N
         finally:
             for sock in held:
                 sock.close()
+
+
+async def test_the_servers_own_lines_are_json_like_regmails(tmp_path: Path) -> None:
+    async with serve(tmp_path, log_level="info") as port:
+        answer = await asyncio.to_thread(exchange, port, b"NOT HTTP AT ALL\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400 ")
+    lines = [line for line in (tmp_path / "serve.log").read_text().splitlines() if line]
+    records = [json.loads(line) for line in lines]  # every line, whoever wrote it
+    [invalid] = [r for r in records if "Invalid HTTP request" in r["event"]]
+    assert (invalid["level"], invalid["logger"]) == ("warning", "uvicorn.error")
+    assert "timestamp" in invalid
