@@ -69,6 +69,12 @@ ensure_test_servers() {
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   # A CJK font, so the zh-CN screenshots of the browser test show text, not boxes.
   fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-zenhei)
+  # The container image's test: podman (with runc) and a base image from debootstrap.
+  command -v podman >/dev/null 2>&1 || missing+=(podman)
+  command -v runc >/dev/null 2>&1 || missing+=(runc)
+  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  # The systemd units' test: systemd-analyze verify.
+  command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
   if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
   fi

@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -46,6 +47,7 @@ def _print_version(asked: bool) -> None:
 
 
 _debug = False  # --debug: errors with their tracebacks
+_env_file: Path | None = None  # --env-file: settings read from there too
 
 
 @app.callback()
@@ -57,10 +59,27 @@ def _options(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the traceback of an error, not one line")
     ] = False,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            exists=True,
+            dir_okay=False,
+            help="Read REGMAIL_* settings from this KEY=VALUE file too (a systemd "
+            "EnvironmentFile; the environment wins). Default: ./.env",
+        ),
+    ] = None,
 ) -> None:
     """Sign-up with email activation that never makes anyone wait for SMTP."""
-    global _debug
-    _debug = debug
+    global _debug, _env_file
+    _debug, _env_file = debug, env_file
+
+
+def _load_settings(**overrides: Any) -> Settings:
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if _env_file is not None:
+        return Settings(_env_file=_env_file, **given)  # type: ignore[call-arg]  # pydantic-settings reads it
+    return Settings(**given)
 
 
 messages_app = typer.Typer(help="Inspect and replay mails.")
@@ -70,7 +89,7 @@ app.add_typer(suppressions_app, name="suppressions")
 
 
 def _settings(role: str = "cli", **overrides: Any) -> Settings:
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    settings = _load_settings(**overrides)
     configure_logging(settings.log_level, wants_json(settings.log_json, settings.dev_mode))
     setup_tracing(settings.otlp_endpoint, role)
     atexit.register(shutdown_tracing)  # flushes spans when the command ends normally
@@ -286,7 +305,7 @@ def check() -> None:
     """Check the configuration, the database, the broker and the SMTP server (connect,
     TLS, AUTH); print what is wrong with each. Exit status 1 if anything is."""
     try:
-        settings = Settings()  # type: ignore[call-arg]  # fields come from the environment
+        settings = _load_settings()
     except ValidationError as error:
         for problem in setting_problems(error):
             typer.echo(f"FAIL configuration  {problem}")

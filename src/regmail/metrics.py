@@ -25,6 +25,11 @@ from prometheus_client import (
 
 from regmail.mails.status import DeadReason, MailStatus
 
+if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+    # prometheus_client writes there as the first metric is defined: a directory that is
+    # not there yet (after a reboot cleared /run) would stop every command at import.
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], mode=0o700, exist_ok=True)
+
 SIGNUPS = Counter(
     "regmail_signups_total",
     "Sign-up requests (API and form) by outcome: accepted, invalid, limited, unavailable",
