@@ -94,10 +94,11 @@ def api(runtime: Runtime, roles: Collection[Role] = (), own_runtime: bool = Fals
     lifetime; with `own_runtime` the app closes the runtime when it shuts down."""
     load("fastapi", "server")  # the HTTP service is an extra: say so, not ImportError
     from regmail.api.app import create_app
+    from regmail.api.serving import admin_listener
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with running(runtime, {Role.ACCOUNTS, *roles}):
+        async with running(runtime, {Role.ACCOUNTS, *roles}), admin_listener(runtime):
             yield
         if own_runtime:
             await runtime.close()
@@ -118,6 +119,8 @@ async def process(settings: Settings, roles: Collection[Role], stop: asyncio.Eve
 def serve(settings: Settings) -> None:
     """`regmail serve`: the API (and the relay) until SIGINT or SIGTERM."""
     uvicorn = load("uvicorn", "server")
+    from regmail.api.serving import http_options
+
     runtime = Runtime.build(settings)
     uvicorn.run(
         api(runtime, serve_roles(runtime), own_runtime=True),
@@ -125,23 +128,6 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         **http_options(settings),
     )
-
-
-def http_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn's options for the API: its limits (settings.py), our logging, and no proxy
-    header handling of its own (the app reads them, through REGMAIL_TRUSTED_PROXIES)."""
-    from regmail.api.http_protocol import bounded_protocol
-
-    return {
-        "http": bounded_protocol(
-            settings.http_max_header_bytes, settings.http_header_timeout_seconds
-        ),
-        "limit_concurrency": settings.http_max_connections,
-        "timeout_keep_alive": settings.http_keep_alive_seconds,
-        "proxy_headers": False,
-        "log_config": None,  # its records go through regmail's pipeline (logs.py)
-        "log_level": "warning",
-    }
 
 
 async def dev(settings: Settings, announce: Callable[[str], None]) -> None:
@@ -165,6 +151,8 @@ async def _serve_dev(runtime: Runtime, announce: Callable[[str], None]) -> None:
     s = runtime.settings
     app = api(runtime, {Role.WORKER, *serve_roles(runtime)})
     uvicorn = load("uvicorn", "server")
+    from regmail.api.serving import http_options
+
     server = uvicorn.Server(uvicorn.Config(app, host=s.host, port=s.port, **http_options(s)))
     base = f"http://{s.host}:{s.port}"
     announce(

@@ -309,6 +309,13 @@ class Settings(BaseSettings):
         description="Serve the OpenAPI schema (/openapi.json) and Swagger UI (/docs, its "
         "assets served by regmail itself, no CDN). False: neither.",
     )
+    admin_bind: str | None = Field(
+        None,
+        pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$",
+        description="host:port of a listener of its own for the admin API, /metrics and "
+        "/readyz (e.g. 127.0.0.1:9000, or a private interface): the public port then has "
+        "neither the admin API nor /metrics. Unset: they share the public port.",
+    )
     api_docs_admin: bool = Field(
         False,
         description="Also document the admin API (/v1/admin/*) in /openapi.json and /docs. "

@@ -40,8 +40,7 @@ DEV_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
-def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
-    """An app over `runtime`; `lifespan` runs what goes beside it (roles.api)."""
+def _new_app(runtime: Runtime, lifespan: Lifespan | None, title: str) -> FastAPI:
     settings = runtime.settings
     # Swagger UI with its assets served from the package (no CDN), or no docs at all.
     docs: dict[str, Any] = (
@@ -54,7 +53,7 @@ def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         redoc_url=None,
         # operationIds are the route functions' names: what a generated client calls them.
         generate_unique_id_function=lambda route: route.name,
-        title="regmail",
+        title=title,
         version=regmail.__version__,
         description="Sign-up with email activation, delivered through a transactional outbox.",
         # FastAPI's own spans (request, dependencies, endpoint) go to the tracer provider
@@ -68,11 +67,30 @@ def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         },
     )
     app.state.runtime = runtime
-    app.state.rate_limits = RateLimits.build(settings, runtime.engine)
     install_problem_handlers(app)
-    app.add_exception_handler(CsrfRefused, form_expired)
     document_problems(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def create_admin_app(runtime: Runtime) -> FastAPI:
+    """The admin listener (REGMAIL_ADMIN_BIND): the admin API, health and /metrics, on an
+    address of their own; the public app then has neither the admin API nor /metrics."""
+    app = _new_app(runtime, None, "regmail admin")
+    app.add_middleware(RequestIds)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(HttpMetrics)
+    for router in (admin.router, health.router, health.metrics_router):
+        app.include_router(router)
+    return app
+
+
+def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
+    """An app over `runtime`; `lifespan` runs what goes beside it (roles.api)."""
+    settings = runtime.settings
+    app = _new_app(runtime, lifespan, "regmail")
+    app.state.rate_limits = RateLimits.build(settings, runtime.engine)
+    app.add_exception_handler(CsrfRefused, form_expired)
     if settings.cors_origins:  # headless mode: the application's frontend calls the API
         app.add_middleware(
             CORSMiddleware,
@@ -101,8 +119,10 @@ def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         pages,
     ):
         app.include_router(module.router)
-    # The admin routes are not in the public schema (nor Swagger UI) unless asked for.
-    app.include_router(admin.router, include_in_schema=settings.api_docs_admin)
+    if settings.admin_bind is None:
+        app.include_router(health.metrics_router)
+        # The admin routes are not in the public schema (nor Swagger UI) unless asked for.
+        app.include_router(admin.router, include_in_schema=settings.api_docs_admin)
     if settings.dev_mode:
         app.include_router(dev.router)
 

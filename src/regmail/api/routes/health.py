@@ -73,7 +73,11 @@ async def readyz(
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics", include_in_schema=False)
+# /metrics: on the public port, or only on the admin listener when there is one.
+metrics_router = APIRouter()
+
+
+@metrics_router.get("/metrics", include_in_schema=False)
 async def metrics(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
     await _read_queue_gauges(runtime)
     body, content_type = render()
