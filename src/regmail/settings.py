@@ -17,6 +17,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from regmail.event_types import EventType
 from regmail.mail.target import parse_smtp_url
@@ -193,7 +195,9 @@ class Settings(BaseSettings):
         "regmail <no-reply@regmail.localhost>", description="From header and envelope sender."
     )
     public_url: str = Field(
-        "http://127.0.0.1:8000", description="Base URL of links in mails (the activation link)."
+        "http://127.0.0.1:8000",
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="Base URL of links in mails (the activation link).",
     )
     product_name: str | None = Field(
         None,
@@ -437,6 +441,7 @@ class Settings(BaseSettings):
     dev_mode: bool = Field(False, description="Serve /dev/mailbox (set by `regmail dev`).")
     otlp_endpoint: str | None = Field(
         None,
+        pattern=r"^https?://",
         description="OpenTelemetry collector (OTLP over HTTP, e.g. http://collector:4318): "
         "traces of sign-up → relay → worker → SMTP. Unset: no tracing.",
     )
@@ -501,6 +506,44 @@ class Settings(BaseSettings):
     @classmethod
     def _smtp_url(cls, value: SecretStr) -> SecretStr:
         parse_smtp_url(value.get_secret_value())  # its errors never repeat the URL
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must be sqlite+aiosqlite:///path or postgresql+asyncpg://user:pass@host/db"
+            )
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "is not a URL SQLAlchemy can read (a password with @ : / # in it must be "
+                "percent-encoded)"
+            ) from None
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if url != "db" and not url.startswith(("amqp://", "amqps://", "kafka://")):
+            raise ValueError("must be db, amqp://… (RabbitMQ) or kafka://host:port,… (Kafka)")
+        return value
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _templates_dir(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        return value
+
+    @field_validator("support_email")
+    @classmethod
+    def _support_email(cls, value: str | None) -> str | None:
+        if value is not None and not SENDER.fullmatch(value):
+            raise ValueError(f"{value!r} is not an address like help@example.com")
         return value
 
     @field_validator("mail_from")

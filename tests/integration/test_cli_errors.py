@@ -46,6 +46,10 @@ def base_env(tmp_path: Path, **settings: str) -> dict[str, str]:
         ("smtp_url", "smtp://user:SECRETpart/x@smtp.example.com:587", "percent-encoded"),
         ("trusted_proxies", '["10.0.0.0/33"]', "is not an IP network"),
         ("worker_concurrency", "0", "greater than or equal to 1"),
+        ("database_url", "mysql://regmail:SECRETpart@db/regmail", "must be sqlite+aiosqlite"),
+        ("broker_url", "redis://:SECRETpart@cache:6379", "must be db, amqp://"),
+        ("public_url", "accounts.example.com", "should match pattern"),
+        ("templates_dir", "/nonexistent/templates", "is not a directory"),
     ],
 )
 async def test_a_bad_setting_is_one_line_naming_it(
