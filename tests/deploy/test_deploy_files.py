@@ -119,6 +119,18 @@ class TempRoot:
         return re.sub(r"(?<![\w.])/(etc|run|opt)/", lambda m: f"{self.root}/{m[1]}/", text)
 
 
+def the_servers(postgres_url: str, rabbit: dict[str, Any], smtp_sink: Any) -> dict[str, str]:
+    """What an operator writes over the example's CHANGE-MEs: here, the test servers."""
+    return {
+        "REGMAIL_DATABASE_URL": postgres_url,
+        "REGMAIL_BROKER_URL": rabbit["broker_url"],
+        "REGMAIL_RABBITMQ_PREFIX": rabbit["rabbitmq_prefix"],
+        "REGMAIL_SMTP_URL": smtp_sink.url,
+        "REGMAIL_SECRET_KEY": TEST_DEFAULTS["secret_key"],
+        "REGMAIL_ADMIN_TOKEN": TEST_DEFAULTS["admin_token"],
+    }
+
+
 def operator_env_file(root: TempRoot, servers: dict[str, str]) -> Path:
     """deploy/systemd/regmail.env.example with every CHANGE-ME filled in."""
     text = (DEPLOY / "systemd" / "regmail.env.example").read_text()
@@ -172,15 +184,8 @@ async def test_every_unit_runs_with_exactly_its_environment(
 ) -> None:
     smtp_sink.start()
     root = TempRoot(tmp_path)
-    operator_env_file(root, {
-        "REGMAIL_DATABASE_URL": postgres_url,
-        "REGMAIL_BROKER_URL": rabbit["broker_url"],
-        "REGMAIL_RABBITMQ_PREFIX": rabbit["rabbitmq_prefix"],
-        "REGMAIL_SMTP_URL": smtp_sink.url,
-        "REGMAIL_SECRET_KEY": TEST_DEFAULTS["secret_key"],
-        "REGMAIL_ADMIN_TOKEN": TEST_DEFAULTS["admin_token"],
-        "REGMAIL_RELAY_IN_SERVE": "false",  # the relay unit relays
-    })  # fmt: skip
+    servers = the_servers(postgres_url, rabbit, smtp_sink)
+    operator_env_file(root, {**servers, "REGMAIL_RELAY_IN_SERVE": "false"})  # relay unit relays
     units = {unit.stem: unit for unit in UNITS}
     async with started_unit(root, units["regmail-migrate"], "") as (migrate, log):
         assert await asyncio.to_thread(migrate.wait, 60) == 0, log.read_text()
@@ -221,15 +226,7 @@ async def test_the_commands_in_docs_deploy_md_run_as_written(
         command = line.split("   #")[0].strip().removeprefix("sudo ")
         if any(word in command.split("&&")[0].split() for word in HOST_ONLY):
             if "editor" in command:  # the operator fills in the file
-                servers = {
-                    "REGMAIL_DATABASE_URL": postgres_url,
-                    "REGMAIL_BROKER_URL": rabbit["broker_url"],
-                    "REGMAIL_RABBITMQ_PREFIX": rabbit["rabbitmq_prefix"],
-                    "REGMAIL_SMTP_URL": smtp_sink.url,
-                    "REGMAIL_SECRET_KEY": TEST_DEFAULTS["secret_key"],
-                    "REGMAIL_ADMIN_TOKEN": TEST_DEFAULTS["admin_token"],
-                }
-                operator_env_file(root, servers)
+                operator_env_file(root, the_servers(postgres_url, rabbit, smtp_sink))
             continue
         command = command.replace("/opt/regmail/.venv/bin/", f"{tmp_path}/opt/regmail/.venv/bin/")
         command = re.sub(r"(?<![\w.])/(etc|opt)/", lambda m: f"{tmp_path}/{m[1]}/", command)
