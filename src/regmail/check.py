@@ -15,10 +15,10 @@ from regmail.db.engine import create_engine
 from regmail.db.migrate import schema_revisions
 from regmail.mail.render import Renderer
 from regmail.mail.smtp import close, connect, encrypted
-from regmail.mail.target import parse_smtp_url
 from regmail.mails.kinds import Kinds
 from regmail.runtime import Runtime
 from regmail.settings import Settings
+from regmail.smtp_url import parse_smtp_url
 
 PROBE_SECONDS = 10.0
 

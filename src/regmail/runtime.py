@@ -23,7 +23,6 @@ from regmail.delivery.worker import Delivery
 from regmail.mail.render import Renderer
 from regmail.mail.sink import Mailbox
 from regmail.mail.smtp import SmtpPool
-from regmail.mail.target import parse_smtp_url
 from regmail.mails.attempts import Attempts
 from regmail.mails.events import Events, destinations_of, endpoints_of
 from regmail.mails.kinds import Kinds
@@ -33,6 +32,7 @@ from regmail.mails.retry import RetryPolicy
 from regmail.mails.sealing import Sealer
 from regmail.mails.suppressions import Suppressions
 from regmail.settings import Settings
+from regmail.smtp_url import parse_smtp_url
 
 
 @dataclass

@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from regmail.event_types import EventType
-from regmail.mail.target import parse_smtp_url
 from regmail.networks import parse_networks
+from regmail.smtp_url import parse_smtp_url
 
 
 class WebhookEndpoint(BaseModel):

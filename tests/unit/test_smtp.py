@@ -2,7 +2,7 @@ import aiosmtplib
 import pytest
 
 from regmail.mail.replies import classify
-from regmail.mail.target import parse_smtp_url
+from regmail.smtp_url import parse_smtp_url
 
 
 def test_qq_mail_url() -> None:

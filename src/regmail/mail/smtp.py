@@ -10,8 +10,8 @@ import aiosmtplib
 from opentelemetry.trace import SpanKind
 
 from regmail.mail.replies import ProviderUnavailable
-from regmail.mail.target import SmtpTarget
 from regmail.metrics import SMTP_CONNECTIONS, SMTP_SECONDS
+from regmail.smtp_url import SmtpTarget
 from regmail.tracing import tracer
 
 
