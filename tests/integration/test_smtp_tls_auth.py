@@ -13,6 +13,7 @@ import pytest
 from tests.support.metrics import value
 from tests.support.processes import start_regmail
 from tests.support.service import TEST_DEFAULTS, make_settings, running_service
+from tests.support.smtp_sink import SmtpSink
 from tests.support.tls_smtp import (
     PASSWORD,
     credentials,
@@ -119,8 +120,11 @@ async def test_serve_and_worker_processes_send_real_mail(tmp_path: Path) -> None
             assert secret not in text
 
 
-async def test_starttls_is_used_whenever_offered_on_any_port(tmp_path: Path) -> None:
-    async with plain_port_server(tmp_path, offer_starttls=True) as (port, mailbox, over_tls):
+# The ports of relays and test servers, where smtp:// used to mean no TLS at all (only 587
+# upgraded): both are free on the test machines (nothing of Postfix's runs but smtp-sink).
+@pytest.mark.parametrize("port", [25, 2525])
+async def test_starttls_is_used_whenever_offered_on_any_port(tmp_path: Path, port: int) -> None:
+    async with plain_port_server(tmp_path, True, port) as (port, mailbox, over_tls):
         # A private CA (the self-signed certificate) instead of turning verification off.
         url = f"smtp://127.0.0.1:{port}?ca_file={tmp_path / 'cert.pem'}"
         async with running_service(make_settings(tmp_path, smtp_url=url)) as svc:
@@ -144,3 +148,17 @@ async def test_the_password_is_never_sent_in_clear_text_unless_the_url_says_so(
         async with running_service(insecure) as svc:
             await svc.wait_for_rows(lambda r: r.status == "sent")
         assert len(mailbox.all()) == 1 and over_tls == [False]
+
+
+@pytest.mark.parametrize("port", [25, 2525])
+async def test_a_server_without_starttls_still_gets_mail_without_a_password(
+    tmp_path: Path, port: int
+) -> None:
+    sink = SmtpSink(tmp_path, port=port).start()  # Postfix's smtp-sink offers no STARTTLS
+    try:
+        async with running_service(make_settings(tmp_path, smtp_url=sink.url)) as svc:
+            await svc.register("plain@example.com")
+            await svc.wait_for_rows(lambda r: r.status == "sent")
+        assert sink.received() == 1
+    finally:
+        sink.stop()

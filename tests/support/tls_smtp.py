@@ -92,14 +92,14 @@ class _RecordingSink(SinkHandler):
 
 @asynccontextmanager
 async def plain_port_server(
-    directory: Path, offer_starttls: bool
+    directory: Path, offer_starttls: bool, port: int | None = None
 ) -> AsyncIterator[tuple[int, Mailbox, list[bool]]]:
     """(port, mailbox, TLS per message) of a server on an ordinary port (not 587) that
     offers STARTTLS (or not) without requiring it, and takes AUTH even in clear text, as
     a careless relay would: what a client sends is then up to the client."""
     context = self_signed_context(directory) if offer_starttls else None
     mailbox, over_tls = Mailbox(), []
-    port = free_port()
+    port = port or free_port()
 
     def protocol() -> SMTP:
         return SMTP(
