@@ -1,0 +1,53 @@
+"""A TCP proxy that delays every chunk by half a round trip in each direction, keeping
+what was sent together together: the network between a worker and a mail provider 20-100
+ms away, on loopback (this kernel has no `tc netem`). Used by bench/round_trip.py."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+    """Forward each chunk `delay` seconds after it arrived, in order."""
+    chunks: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+    async def forward() -> None:
+        while True:
+            due, chunk = await chunks.get()
+            if not chunk:
+                break
+            await asyncio.sleep(max(0.0, due - time.monotonic()))  # the simulated wire
+            writer.write(chunk)
+            await writer.drain()
+        writer.close()
+
+    forwarder = asyncio.create_task(forward())
+    try:
+        while chunk := await reader.read(65536):
+            chunks.put_nowait((time.monotonic() + delay, chunk))
+    except ConnectionError:
+        pass
+    chunks.put_nowait((time.monotonic() + delay, b""))
+    with contextlib.suppress(ConnectionError):
+        await forwarder
+
+
+@contextlib.asynccontextmanager
+async def delay_proxy(target_port: int, round_trip: float) -> AsyncIterator[int]:
+    """A proxy on 127.0.0.1 to `target_port` adding `round_trip` seconds; yields its port."""
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
+        await asyncio.gather(
+            _pipe(reader, up_writer, round_trip / 2), _pipe(up_reader, writer, round_trip / 2)
+        )
+
+    server = await asyncio.start_server(connection, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
