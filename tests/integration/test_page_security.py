@@ -73,3 +73,11 @@ async def test_regmail_dev_answers_only_to_its_own_host_names(tmp_path: Path) ->
         for host in ("127.0.0.1:8000", "localhost:8000", "[::1]:8000"):
             page = await svc.client.get("/healthz", headers={"Host": host})
             assert page.status_code == 200, host
+
+
+async def test_forms_may_be_redirected_on_to_the_application(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, app_url="https://app.example.com/shop")
+    async with running_service(settings, worker=False) as svc:
+        policy = (await svc.client.get("/signup")).headers["content-security-policy"]
+    # Browsers hold a form's redirect to form-action: the 303 after an activation goes on.
+    assert "form-action 'self' https://app.example.com;" in policy

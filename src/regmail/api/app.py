@@ -107,7 +107,7 @@ def create_app(runtime: Runtime, lifespan: Lifespan | None = None) -> FastAPI:
         # A page elsewhere can point a name of its own at 127.0.0.1 (DNS rebinding) and
         # then read /dev/mailbox as same-origin; it cannot make the browser say Host: 127.0.0.1.
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=DEV_HOSTS)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, app_url=settings.app_url)
     app.add_middleware(HttpMetrics)  # outermost: it times and counts everything
     for module in (
         registrations,

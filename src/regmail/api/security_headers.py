@@ -4,12 +4,15 @@ their token in the URL, which a Referer would hand to any page they link to)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# regmail's pages: no script at all, their one inline <style>, forms posting to themselves.
+# regmail's pages: no script at all, their one inline <style>, forms posting to themselves
+# (and redirected on to the application: browsers hold a form's redirects to form-action).
 PAGE_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "form-action 'self'{app}; frame-ancestors 'none'; base-uri 'none'"
 )
 # Swagger UI (/docs): its scripts and styles served by regmail itself, one inline script.
 DOCS_POLICY = (
@@ -25,14 +28,17 @@ ON_HTML = [
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, app_url: str | None = None) -> None:
         self.app = app
+        origin = "" if app_url is None else " " + _origin(app_url)
+        self.page_policy = PAGE_POLICY.format(app=origin).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = (DOCS_POLICY if scope["path"].startswith("/docs") else PAGE_POLICY).encode()
+        docs = scope["path"].startswith("/docs")
+        policy = DOCS_POLICY.encode() if docs else self.page_policy
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -44,3 +50,8 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
