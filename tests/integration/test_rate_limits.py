@@ -11,8 +11,10 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from regmail.api.app import create_app
 from regmail.clock import utcnow
 from regmail.db.tables import rate_limits
+from regmail.runtime import Runtime
 from tests.support.processes import regmail_cli, start_regmail
 from tests.support.service import PASSWORD, make_settings, running_service
 from tests.support.waiting import free_port, wait_for_port
@@ -107,3 +109,17 @@ async def test_spent_counters_are_purged(tmp_path: Path, postgres_url: str) -> N
                 assert await conn.scalar(count) == 0
         finally:
             await engine.dispose()
+
+
+async def test_with_the_database_away_a_limited_request_is_a_clean_503(tmp_path: Path) -> None:
+    down = f"postgresql+asyncpg://regmail:pw@127.0.0.1:{free_port()}/regmail"
+    runtime = Runtime.build(make_settings(tmp_path, database_url=down))
+    try:
+        app = create_app(runtime)  # no lifespan: nothing beside it needs the database
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            answer = await client.post(SIGN_UP, json=_body("a@example.com"))
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+    finally:
+        await runtime.close()

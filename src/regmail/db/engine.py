@@ -25,7 +25,8 @@ def _postgres_errors() -> tuple[type[Exception], ...]:
         import asyncpg
     except ImportError:  # no PostgreSQL driver: none of its errors can happen
         return ()
-    return (asyncpg.PostgresError,)
+    # InterfaceError: a connection closed under the driver (the rate limits use it raw).
+    return (asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
