@@ -92,7 +92,8 @@ async def _smtp(settings: Settings) -> str:
             else "no TLS (the server offers no STARTTLS: mail crosses the network in clear)"
         )
         auth = f"AUTH as {target.username}" if target.username else "no AUTH"
-        return f"{target.hostname}:{target.port}: connected, {security}, {auth}"
+        pipelining = ", PIPELINING" if client.pipelining else ""
+        return f"{target.hostname}:{target.port}: connected, {security}, {auth}{pipelining}"
     finally:
         await close(client)
 
