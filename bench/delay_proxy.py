@@ -41,9 +41,15 @@ async def delay_proxy(target_port: int, round_trip: float) -> AsyncIterator[int]
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
-        await asyncio.gather(
-            _pipe(reader, up_writer, round_trip / 2), _pipe(up_reader, writer, round_trip / 2)
-        )
+        try:
+            await asyncio.gather(
+                _pipe(reader, up_writer, round_trip / 2), _pipe(up_reader, writer, round_trip / 2)
+            )
+        except asyncio.CancelledError:
+            pass  # the proxy is shutting down with this connection still open
+        finally:
+            writer.close()
+            up_writer.close()
 
     server = await asyncio.start_server(connection, "127.0.0.1", 0)
     try:

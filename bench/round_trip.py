@@ -72,7 +72,7 @@ async def measure(rtt: float, mails: int) -> dict[str, float]:
         try:
             async with delay_proxy(sink.port, rtt) as port:
                 return {
-                    "regmail (aiosmtplib pool)": await regmail_pool(port, mails),
+                    "regmail (SMTP pool)": await regmail_pool(port, mails),
                     "smtplib": await asyncio.to_thread(smtplib_connection, port, mails),
                     "smtp-source (C)": await asyncio.to_thread(smtp_source, port, mails),
                 }

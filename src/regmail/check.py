@@ -14,7 +14,7 @@ from regmail.brokers.base import ProbeFailed
 from regmail.db.engine import create_engine
 from regmail.db.migrate import schema_revisions
 from regmail.mail.render import Renderer
-from regmail.mail.smtp import close, connect, encrypted
+from regmail.mail.smtp import close, connect
 from regmail.mails.kinds import Kinds
 from regmail.runtime import Runtime
 from regmail.settings import Settings
@@ -88,11 +88,12 @@ async def _smtp(settings: Settings) -> str:
             "TLS"
             if target.use_tls
             else "STARTTLS"
-            if encrypted(client)
+            if client.encrypted
             else "no TLS (the server offers no STARTTLS: mail crosses the network in clear)"
         )
         auth = f"AUTH as {target.username}" if target.username else "no AUTH"
-        return f"{target.hostname}:{target.port}: connected, {security}, {auth}"
+        pipelining = ", PIPELINING" if client.pipelining else ""
+        return f"{target.hostname}:{target.port}: connected, {security}, {auth}{pipelining}"
     finally:
         await close(client)
 

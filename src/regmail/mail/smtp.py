@@ -10,6 +10,7 @@ import aiosmtplib
 from opentelemetry.trace import SpanKind
 
 from regmail.mail.replies import ProviderUnavailable
+from regmail.mail.session import SmtpSession
 from regmail.metrics import SMTP_CONNECTIONS, SMTP_SECONDS
 from regmail.smtp_url import SmtpTarget
 from regmail.tracing import tracer
@@ -21,7 +22,7 @@ class ClearTextRefused(aiosmtplib.SMTPException):
 
 @dataclass
 class _Connection:
-    client: aiosmtplib.SMTP
+    client: SmtpSession
     last_used: float
 
 
@@ -49,7 +50,7 @@ class SmtpPool:
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
                 raise ProviderUnavailable(_reason(error)) from error
             try:
-                _, reply = await connection.client.sendmail(sender, [recipient], data)
+                reply = await connection.client.send(sender, recipient, data)
             except BaseException:
                 # The connection's state after a failure is unknown: never reuse it.
                 connection.client.close()
@@ -79,8 +80,9 @@ class SmtpPool:
 
 
 # `timeout` is aiosmtplib's limit per command, not a deadline for the whole call.
-async def connect(target: SmtpTarget, timeout: float) -> aiosmtplib.SMTP:  # noqa: ASYNC109
-    """A connection ready to send: greeted, TLS (implicit or STARTTLS) and AUTH done."""
+async def connect(target: SmtpTarget, timeout: float) -> SmtpSession:  # noqa: ASYNC109
+    """A connection ready to send: greeted, TLS (implicit or STARTTLS) and AUTH done by
+    aiosmtplib, then handed to a session that can pipeline (mail/session.py)."""
     client = aiosmtplib.SMTP(
         hostname=target.hostname,
         port=target.port,
@@ -99,11 +101,23 @@ async def connect(target: SmtpTarget, timeout: float) -> aiosmtplib.SMTP:  # noq
                     "clear text: use smtps://, a server with STARTTLS, or ?insecure=true"
                 )
             await client.login(target.username, target.password or "")
+        await _greeted(client)
+        session = SmtpSession(client, timeout)
     except BaseException:
         client.close()
         raise
     SMTP_CONNECTIONS.inc()
-    return client
+    return session
+
+
+async def _greeted(client: aiosmtplib.SMTP) -> None:
+    """EHLO (HELO if refused) when the connection needs one: a STARTTLS forgets the first,
+    and aiosmtplib says it again only before a command of its own."""
+    if client.is_ehlo_or_helo_needed:
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            await client.helo()
 
 
 def encrypted(client: aiosmtplib.SMTP) -> bool:
@@ -118,7 +132,7 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-async def close(client: aiosmtplib.SMTP) -> None:
+async def close(client: SmtpSession) -> None:
     """QUIT politely; drop the line if even that fails."""
     SMTP_CONNECTIONS.dec()
     if client.is_connected:

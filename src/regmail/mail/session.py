@@ -1,0 +1,168 @@
+"""One SMTP connection after its handshake: sending mail, with the commands of a mail
+pipelined (RFC 2920) when the server offers PIPELINING.
+
+aiosmtplib makes the connection (greeting, EHLO, STARTTLS, AUTH: mail/smtp.py). Its
+protocol cannot pipeline: it parses one reply per packet and drops data that arrives
+while no command waits, so replies sent together would stall or vanish. So the transport
+is handed to `_Replies`, which parses every reply in a packet, in order, and the session
+writes MAIL, RCPT and DATA in one packet and reads their three replies: two round trips a
+mail instead of four. Without PIPELINING each command waits for its reply, as before.
+Failures raise aiosmtplib's own exceptions, so mail/replies.py reads them as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import deque
+
+import aiosmtplib
+from aiosmtplib import SMTPResponse
+
+_LINE_START_DOT = re.compile(rb"(?m)^\.")
+_LONE_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def data_block(message: bytes) -> bytes:
+    """The message as DATA sends it: CRLF line ends, leading dots doubled, the final dot."""
+    message = _LONE_LINE_END.sub(b"\r\n", message)
+    if not message.endswith(b"\r\n"):
+        message += b"\r\n"
+    return _LINE_START_DOT.sub(b"..", message) + b".\r\n"
+
+
+class _Replies(asyncio.Protocol):
+    """Every reply the server sends, parsed in order, however the packets split them."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._lines: list[str] = []
+        self._replies: deque[SMTPResponse] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._lost: Exception | None = None
+        self._writable = asyncio.Event()
+        self._writable.set()
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while (end := self._buffer.find(b"\n")) >= 0:
+            line = bytes(self._buffer[: end + 1]).rstrip(b"\r\n")
+            del self._buffer[: end + 1]
+            self._line(line)
+        self._wake()
+
+    def _line(self, line: bytes) -> None:
+        text = line.decode("utf-8", "surrogateescape")
+        self._lines.append(text[4:].strip())
+        if text[3:4] != "-":  # the last line of a reply
+            try:
+                code = int(text[:3])
+            except ValueError:
+                code = -1  # not SMTP: the caller's check of the code fails on it
+            self._replies.append(SMTPResponse(code, "\n".join(self._lines)))
+            self._lines = []
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = aiosmtplib.SMTPServerDisconnected(f"connection lost: {exc or 'EOF'}")
+        self._writable.set()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        return False  # close the transport: connection_lost follows
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def next(self, timeout: float) -> SMTPResponse:  # noqa: ASYNC109
+        while not self._replies:
+            if self._lost is not None:
+                raise self._lost
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(self._waiter, timeout)
+            except TimeoutError:
+                raise aiosmtplib.SMTPReadTimeoutError("timed out waiting for a reply") from None
+        return self._replies.popleft()
+
+    async def drained(self) -> None:
+        await self._writable.wait()
+        if self._lost is not None:
+            raise self._lost
+
+
+class SmtpSession:
+    """A connected, greeted (and TLS'd, authenticated) SMTP connection that sends mail."""
+
+    def __init__(self, client: aiosmtplib.SMTP, timeout: float) -> None:
+        transport = client.transport
+        if transport is None:
+            raise aiosmtplib.SMTPServerDisconnected("not connected")
+        self.pipelining = client.supports_extension("pipelining")
+        self.encrypted = client.get_transport_info("sslcontext") is not None
+        self._timeout = timeout
+        self._replies = _Replies()
+        self._transport = transport
+        transport.set_protocol(self._replies)
+
+    async def send(self, sender: str, recipient: str, message: bytes) -> str:
+        """One mail to one recipient; the server's final reply, or aiosmtplib's error."""
+        envelope = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"]
+        if self.pipelining:
+            await self._write("".join(f"{command}\r\n" for command in envelope).encode())
+        # Each reply checked as it comes: a refusal (421 and hang up, say) is reported as
+        # the server said it, not as the silence after it.
+        for step, command in enumerate(envelope):
+            if not self.pipelining:
+                await self._write(f"{command}\r\n".encode())
+            _check(step, await self._replies.next(self._timeout), sender, recipient)
+        await self._write(data_block(message))
+        final = await self._replies.next(self._timeout)
+        if final.code != 250:
+            raise aiosmtplib.SMTPDataError(final.code, final.message)
+        return final.message
+
+    async def noop(self) -> None:
+        reply = await self._command("NOOP")
+        if reply.code != 250:
+            raise aiosmtplib.SMTPResponseException(reply.code, reply.message)
+
+    async def quit(self) -> None:
+        try:
+            await self._command("QUIT")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._transport.close()
+
+    @property
+    def is_connected(self) -> bool:
+        return not self._transport.is_closing()
+
+    async def _command(self, command: str) -> SMTPResponse:
+        await self._write(f"{command}\r\n".encode())
+        return await self._replies.next(self._timeout)
+
+    async def _write(self, data: bytes) -> None:
+        await self._replies.drained()
+        if self._transport.is_closing():
+            raise aiosmtplib.SMTPServerDisconnected("connection closed")
+        self._transport.write(data)  # type: ignore[attr-defined]
+
+
+def _check(step: int, reply: SMTPResponse, sender: str, recipient: str) -> None:
+    """aiosmtplib's exception when the server refused MAIL (0), RCPT (1) or DATA (2)."""
+    if step == 0 and reply.code != 250:
+        raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender)
+    if step == 1 and reply.code not in (250, 251):
+        refused = aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, recipient)
+        raise aiosmtplib.SMTPRecipientsRefused([refused])
+    if step == 2 and reply.code != 354:
+        raise aiosmtplib.SMTPDataError(reply.code, reply.message)
