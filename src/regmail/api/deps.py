@@ -21,6 +21,11 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _client_network(request: Request) -> str:
+    """What the per-client limits count: the client's network (/64 for IPv6)."""
+    return network_of(client_ip(request))
+
+
 def _limits(request: Request) -> RateLimits:
     limits: RateLimits = request.app.state.rate_limits
     return limits
@@ -40,7 +45,7 @@ async def _spend(limit: RateLimit, key: str) -> None:
 
 async def limit_client(request: Request) -> None:
     """Count this request against its client network's sign-up/resend/reset budget."""
-    await _spend(_limits(request).per_client, network_of(client_ip(request)))
+    await _spend(_limits(request).per_client, _client_network(request))
 
 
 async def limit_address(request: Request, address: Address) -> None:
@@ -48,14 +53,14 @@ async def limit_address(request: Request, address: Address) -> None:
 
     Counted before the database is asked anything, so the answer never depends on whether
     the address has an account; per client, so nobody can spend the owner's budget."""
-    key = f"{address.key}|{network_of(client_ip(request))}"
+    key = f"{address.key}|{_client_network(request)}"
     await _spend(_limits(request).per_address, key)
 
 
 async def limit_sign_in_checks(request: Request) -> None:
-    await _spend(_limits(request).sign_in_checks, network_of(client_ip(request)))
+    await _spend(_limits(request).sign_in_checks, _client_network(request))
 
 
 async def limit_links(request: Request) -> None:
     """Uses and views of tokens: made-up ones cannot be tried at speed."""
-    await _spend(_limits(request).link_uses, network_of(client_ip(request)))
+    await _spend(_limits(request).link_uses, _client_network(request))

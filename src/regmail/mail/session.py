@@ -31,6 +31,11 @@ def data_block(message: bytes) -> bytes:
     return _LINE_START_DOT.sub(b"..", message) + b".\r\n"
 
 
+def encrypted(client: aiosmtplib.SMTP) -> bool:
+    """TLS protects this connection (implicit, or STARTTLS done)."""
+    return client.get_transport_info("sslcontext") is not None
+
+
 class _Replies(asyncio.Protocol):
     """Every reply the server sends, parsed in order, however the packets split them."""
 
@@ -105,7 +110,7 @@ class SmtpSession:
         if transport is None:
             raise aiosmtplib.SMTPServerDisconnected("not connected")
         self.pipelining = client.supports_extension("pipelining")
-        self.encrypted = client.get_transport_info("sslcontext") is not None
+        self.encrypted = encrypted(client)
         self._timeout = timeout
         self._replies = _Replies()
         self._transport = transport

@@ -10,7 +10,7 @@ import aiosmtplib
 from opentelemetry.trace import SpanKind
 
 from regmail.mail.replies import ProviderUnavailable
-from regmail.mail.session import SmtpSession
+from regmail.mail.session import SmtpSession, encrypted
 from regmail.metrics import SMTP_CONNECTIONS, SMTP_SECONDS
 from regmail.smtp_url import SmtpTarget
 from regmail.tracing import tracer
@@ -118,11 +118,6 @@ async def _greeted(client: aiosmtplib.SMTP) -> None:
             await client.ehlo()
         except aiosmtplib.SMTPHeloError:
             await client.helo()
-
-
-def encrypted(client: aiosmtplib.SMTP) -> bool:
-    """TLS protects this connection (implicit, or STARTTLS done)."""
-    return client.get_transport_info("sslcontext") is not None
 
 
 def _reason(error: BaseException) -> str:
