@@ -36,13 +36,21 @@ MESSAGE = (
 )
 
 
-async def regmail_pool(port: int, mails: int) -> float:
+async def regmail_pool(port: int, mails: int, senders: int = 10) -> float:
+    """regmail's pool held to one connection, `senders` mails in flight as a worker keeps
+    them: with PIPELINING the next mail's commands ride on this one's last packet."""
     pool = SmtpPool(parse_smtp_url(f"smtp://127.0.0.1:{port}"), 1, 30.0, 10.0)
+    queue = list(range(mails))
+
+    async def sender() -> None:
+        while queue:
+            queue.pop()
+            await pool.send("bench@example.com", "user@example.com", MESSAGE)
+
     try:
         await pool.send("bench@example.com", "user@example.com", MESSAGE)  # connected
         start = time.perf_counter()
-        for _ in range(mails):
-            await pool.send("bench@example.com", "user@example.com", MESSAGE)
+        await asyncio.gather(*(sender() for _ in range(senders)))
         return mails / (time.perf_counter() - start)
     finally:
         await pool.close()

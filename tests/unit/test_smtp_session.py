@@ -5,54 +5,14 @@ split them, each refusal as aiosmtplib reports it, one command at a time otherwi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 
 import aiosmtplib
 import pytest
 
-from regmail.mail.session import data_block
+from regmail.mail.session import NotSent, data_block
 from regmail.mail.smtp import connect
 from regmail.smtp_url import parse_smtp_url
-
-EHLO_PIPELINING = b"250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n"
-EHLO_PLAIN = b"250-sink\r\n250 8BITMIME\r\n"
-Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-@asynccontextmanager
-async def scripted(ehlo: bytes, script: Script) -> AsyncIterator[tuple[int, list[bytes]]]:
-    """A server that greets, answers EHLO with `ehlo`, then runs `script`; yields its port
-    and every chunk it read after EHLO."""
-    seen: list[bytes] = []
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"220 scripted ESMTP\r\n")
-        await reader.readline()  # EHLO
-        writer.write(ehlo)
-        await script(_Recording(reader, seen), writer)  # type: ignore[arg-type]
-        writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1], seen
-    finally:
-        server.close()
-
-
-class _Recording:
-    def __init__(self, reader: asyncio.StreamReader, seen: list[bytes]) -> None:
-        self._reader, self._seen = reader, seen
-
-    async def chunk(self) -> bytes:
-        data = await self._reader.read(65536)
-        self._seen.append(data)
-        return data
-
-    async def until(self, end: bytes) -> bytes:
-        data = await self._reader.readuntil(end)
-        self._seen.append(data)
-        return data
+from tests.support.scripted_smtp import EHLO_PIPELINING, EHLO_PLAIN, Recording, scripted
 
 
 async def _session(port: int):  # type: ignore[no-untyped-def]
@@ -60,7 +20,7 @@ async def _session(port: int):  # type: ignore[no-untyped-def]
 
 
 async def test_mail_rcpt_and_data_go_in_one_packet_and_replies_in_one_come_apart() -> None:
-    async def script(r: _Recording, w: asyncio.StreamWriter) -> None:
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
         await r.until(b"DATA\r\n")
         w.write(b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go ahead\r\n")  # together
         await r.until(b"\r\n.\r\n")
@@ -78,7 +38,7 @@ async def test_mail_rcpt_and_data_go_in_one_packet_and_replies_in_one_come_apart
 
 
 async def test_replies_split_byte_by_byte_are_read_whole() -> None:
-    async def script(r: _Recording, w: asyncio.StreamWriter) -> None:
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
         await r.until(b"DATA\r\n")
         for byte in b"250-first line\r\n250 ok\r\n250 ok\r\n354 go\r\n":
             w.write(bytes([byte]))
@@ -106,7 +66,7 @@ async def test_replies_split_byte_by_byte_are_read_whole() -> None:
     ],
 )
 async def test_each_refusal_is_aiosmtplibs_exception(replies: bytes, error: str, code: int) -> None:
-    async def script(r: _Recording, w: asyncio.StreamWriter) -> None:
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
         await r.until(b"DATA\r\n")
         w.write(replies)
         await r.chunk()  # whatever comes next: the client gives the connection up
@@ -123,7 +83,7 @@ async def test_each_refusal_is_aiosmtplibs_exception(replies: bytes, error: str,
 
 
 async def test_a_rejected_end_of_data_is_a_data_error() -> None:
-    async def script(r: _Recording, w: asyncio.StreamWriter) -> None:
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
         await r.until(b"DATA\r\n")
         w.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
         await r.until(b"\r\n.\r\n")
@@ -139,7 +99,7 @@ async def test_a_rejected_end_of_data_is_a_data_error() -> None:
 
 
 async def test_a_connection_dropped_mid_group_is_a_disconnect() -> None:
-    async def script(r: _Recording, w: asyncio.StreamWriter) -> None:
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
         await r.until(b"DATA\r\n")
         w.write(b"250 ok\r\n")  # then gone
 
@@ -150,7 +110,7 @@ async def test_a_connection_dropped_mid_group_is_a_disconnect() -> None:
 
 
 async def test_without_pipelining_each_command_waits_for_its_reply() -> None:
-    async def script(r: _Recording, w: asyncio.StreamWriter) -> None:
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
         for command, reply in (
             (b"MAIL", b"250 ok\r\n"),
             (b"RCPT", b"250 ok\r\n"),
@@ -173,3 +133,99 @@ async def test_without_pipelining_each_command_waits_for_its_reply() -> None:
 def test_the_body_is_dot_stuffed_with_crlf_line_ends() -> None:
     assert data_block(b".hidden\n..two\r\nlast") == b"..hidden\r\n...two\r\nlast\r\n.\r\n"
     assert data_block(b"ends well\r\n") == b"ends well\r\n.\r\n"
+
+
+ENVELOPE = b"MAIL FROM:<a@example.com>\r\nRCPT TO:<%s@example.com>\r\nDATA\r\n"
+
+
+async def _two_at_once(session, first: bytes = b"one\r\n", second: bytes = b"two\r\n"):  # type: ignore[no-untyped-def]
+    """Mail 1 to b@, mail 2 to c@, sent by two tasks at once; their results or errors."""
+    return await asyncio.gather(
+        session.send("a@example.com", "b@example.com", first),
+        session.send("a@example.com", "c@example.com", second),
+        return_exceptions=True,
+    )
+
+
+async def test_the_next_mails_commands_ride_on_the_packet_that_ends_this_one() -> None:
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
+        await r.chunk()  # mail 1's MAIL, RCPT, DATA
+        w.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
+        await r.chunk()  # its body, then mail 2's three commands
+        w.write(b"250 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+        await r.chunk()
+        w.write(b"250 queued 2\r\n")
+        await r.chunk()
+
+    async with scripted(EHLO_PIPELINING, script) as (port, seen):
+        session = await _session(port)
+        results = await _two_at_once(session)
+        session.close()
+    assert results == ["queued 1", "queued 2"]
+    assert seen[0] == ENVELOPE % b"b"
+    assert seen[1] == b"one\r\n.\r\n" + ENVELOPE % b"c"  # one packet: one round trip a mail
+    assert seen[2] == b"two\r\n.\r\n"
+
+
+async def test_a_refused_body_ends_only_its_own_mail() -> None:
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
+        await r.chunk()
+        w.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
+        await r.chunk()
+        w.write(b"554 5.7.1 spam\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+        await r.chunk()
+        w.write(b"250 queued 2\r\n")
+        await r.chunk()
+
+    async with scripted(EHLO_PIPELINING, script) as (port, _):
+        session = await _session(port)
+        first, second = await _two_at_once(session)
+        assert not session.broken  # the transaction ended cleanly: the connection goes on
+        session.close()
+    assert isinstance(first, aiosmtplib.SMTPDataError) and first.code == 554
+    assert second == "queued 2"
+
+
+async def test_a_refusal_before_the_body_leaves_the_next_mail_unsent() -> None:
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
+        await r.chunk()
+        w.write(b"250 ok\r\n550 5.1.1 no such user\r\n554 no valid recipients\r\n")
+        await r.chunk()  # the client hangs up
+
+    async with scripted(EHLO_PIPELINING, script) as (port, seen):
+        session = await _session(port)
+        first, second = await _two_at_once(session)
+    assert isinstance(first, aiosmtplib.SMTPRecipientsRefused)
+    assert isinstance(second, NotSent)  # so the pool gives it another connection
+    assert session.broken
+    assert b"c@example.com" not in b"".join(seen)
+
+
+async def test_a_connection_lost_after_the_next_mails_commands_fails_both() -> None:
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
+        await r.chunk()
+        w.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
+        await r.chunk()  # body 1 and mail 2's commands: then gone without a word
+
+    async with scripted(EHLO_PIPELINING, script) as (port, _):
+        session = await _session(port)
+        first, second = await _two_at_once(session)
+    assert isinstance(first, aiosmtplib.SMTPServerDisconnected)
+    assert isinstance(second, aiosmtplib.SMTPServerDisconnected)  # its commands went out
+
+
+async def test_without_pipelining_a_second_mail_waits_for_the_first() -> None:
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            for reply in (b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n"):
+                await r.until(b"\r\n")
+                w.write(reply)
+            await r.until(b"\r\n.\r\n")
+            w.write(b"250 done\r\n")
+        await r.chunk()
+
+    async with scripted(EHLO_PLAIN, script) as (port, seen):
+        session = await _session(port)
+        assert await _two_at_once(session) == ["done", "done"]
+        session.close()
+    assert [chunk[:4] for chunk in seen[4:7]] == [b"MAIL", b"RCPT", b"DATA"]

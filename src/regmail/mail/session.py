@@ -1,13 +1,23 @@
-"""One SMTP connection after its handshake: sending mail, with the commands of a mail
-pipelined (RFC 2920) when the server offers PIPELINING.
+"""One SMTP connection after its handshake: sending mail, pipelined (RFC 2920) when the
+server offers PIPELINING.
 
 aiosmtplib makes the connection (greeting, EHLO, STARTTLS, AUTH: mail/smtp.py). Its
 protocol cannot pipeline: it parses one reply per packet and drops data that arrives
 while no command waits, so replies sent together would stall or vanish. So the transport
-is handed to `_Replies`, which parses every reply in a packet, in order, and the session
-writes MAIL, RCPT and DATA in one packet and reads their three replies: two round trips a
-mail instead of four. Without PIPELINING each command waits for its reply, as before.
-Failures raise aiosmtplib's own exceptions, so mail/replies.py reads them as before.
+is handed to `_Replies`, which parses every reply in a packet, in order.
+
+With PIPELINING a mail's MAIL, RCPT and DATA go in one packet, and the next mail's three
+go in the packet that ends this one's body, so a connection busy with a stream of mails
+moves one mail per round trip (as Postfix's smtp client does):
+
+    MAIL RCPT DATA             ->  250 250 354
+    body . MAIL RCPT DATA      ->  250 250 250 354     (mail 1 done, mail 2 may send)
+    body . MAIL RCPT DATA      ->  ...
+
+Two mails are in flight at most: the next mail's commands can only follow a body. Each
+mail reads its own replies, in the order its commands went. Without PIPELINING each
+command waits for its reply, one mail at a time. Failures raise aiosmtplib's own
+exceptions, so mail/replies.py reads them as before.
 """
 
 from __future__ import annotations
@@ -102,8 +112,30 @@ class _Replies(asyncio.Protocol):
             raise self._lost
 
 
+class NotSent(Exception):
+    """The connection failed before any of this mail was written: it can go on another."""
+
+
+class _Turn:
+    """One mail's place in a connection's stream of commands and replies."""
+
+    def __init__(self) -> None:
+        # True once its body is written (with the next mail's commands after it); False
+        # when it failed before: then the next mail's commands are never written here.
+        self.wrote: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.read = asyncio.Event()  # all its replies are read: the next mail's come next
+        self.next_envelope = b""
+
+    def close(self) -> None:
+        if not self.wrote.done():
+            self.wrote.set_result(False)
+        self.read.set()
+
+
 class SmtpSession:
-    """A connected, greeted (and TLS'd, authenticated) SMTP connection that sends mail."""
+    """A connected, greeted (and TLS'd, authenticated) SMTP connection that sends mail.
+    `send` may be called by two tasks at once when `pipelining` (mail/smtp.py's pool
+    does), else by one at a time."""
 
     def __init__(self, client: aiosmtplib.SMTP, timeout: float) -> None:
         transport = client.transport
@@ -111,23 +143,54 @@ class SmtpSession:
             raise aiosmtplib.SMTPServerDisconnected("not connected")
         self.pipelining = client.supports_extension("pipelining")
         self.encrypted = encrypted(client)
+        self.broken = False  # in a state no further mail can trust: close it
         self._timeout = timeout
         self._replies = _Replies()
         self._transport = transport
+        self._last: _Turn | None = None
         transport.set_protocol(self._replies)
 
     async def send(self, sender: str, recipient: str, message: bytes) -> str:
-        """One mail to one recipient; the server's final reply, or aiosmtplib's error."""
-        envelope = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"]
-        if self.pipelining:
-            await self._write("".join(f"{command}\r\n" for command in envelope).encode())
+        """One mail to one recipient; the server's final reply, or aiosmtplib's error
+        (NotSent when nothing of it left: another connection may take it)."""
+        turn = _Turn()
+        previous, self._last = self._last, turn
+        try:
+            return await self._send(previous, turn, sender, recipient, message)
+        except BaseException as error:
+            if not isinstance(error, aiosmtplib.SMTPDataError) or not turn.wrote.done():
+                self._break()  # a refused body ends its transaction; anything else: unknown
+            raise
+        finally:
+            turn.close()
+
+    async def _send(
+        self, previous: _Turn | None, turn: _Turn, sender: str, recipient: str, message: bytes
+    ) -> str:
+        commands = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{recipient}>", "DATA"]
+        envelope = "".join(f"{command}\r\n" for command in commands).encode()
+        if self.pipelining and previous is not None and not previous.wrote.done():
+            previous.next_envelope = envelope  # written after its body, in the same packet
+            if not await previous.wrote:
+                raise NotSent("the connection failed before this mail's turn")
+        else:
+            if not self.pipelining and previous is not None:
+                await previous.read.wait()  # one mail at a time
+            if self.broken or not self.is_connected:
+                raise NotSent("the connection is closed")
+            if self.pipelining:
+                await self._write(envelope)
+        if previous is not None:
+            await previous.read.wait()
         # Each reply checked as it comes: a refusal (421 and hang up, say) is reported as
         # the server said it, not as the silence after it.
-        for step, command in enumerate(envelope):
+        for step, command in enumerate(commands):
             if not self.pipelining:
                 await self._write(f"{command}\r\n".encode())
             _check(step, await self._replies.next(self._timeout), sender, recipient)
-        await self._write(data_block(message))
+        await self._replies.drained()
+        self._write_now(data_block(message) + turn.next_envelope)
+        turn.wrote.set_result(True)
         final = await self._replies.next(self._timeout)
         if final.code != 250:
             raise aiosmtplib.SMTPDataError(final.code, final.message)
@@ -151,12 +214,19 @@ class SmtpSession:
     def is_connected(self) -> bool:
         return not self._transport.is_closing()
 
+    def _break(self) -> None:
+        self.broken = True
+        self.close()  # a mail waiting on a reply here fails now, not at its timeout
+
     async def _command(self, command: str) -> SMTPResponse:
         await self._write(f"{command}\r\n".encode())
         return await self._replies.next(self._timeout)
 
     async def _write(self, data: bytes) -> None:
         await self._replies.drained()
+        self._write_now(data)
+
+    def _write_now(self, data: bytes) -> None:
         if self._transport.is_closing():
             raise aiosmtplib.SMTPServerDisconnected("connection closed")
         self._transport.write(data)  # type: ignore[attr-defined]

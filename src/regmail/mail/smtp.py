@@ -10,7 +10,7 @@ import aiosmtplib
 from opentelemetry.trace import SpanKind
 
 from regmail.mail.replies import ProviderUnavailable
-from regmail.mail.session import SmtpSession, encrypted
+from regmail.mail.session import NotSent, SmtpSession, encrypted
 from regmail.metrics import SMTP_CONNECTIONS, SMTP_SECONDS
 from regmail.smtp_url import SmtpTarget
 from regmail.tracing import tracer
@@ -22,61 +22,125 @@ class ClearTextRefused(aiosmtplib.SMTPException):
 
 @dataclass
 class _Connection:
-    client: SmtpSession
+    session: SmtpSession
     last_used: float
+    in_flight: int = 0
+    checking: bool = False  # a NOOP is out: no mail may join
+
+    def has_room(self) -> bool:
+        depth = 2 if self.session.pipelining else 1  # mail/session.py: two at most
+        usable = self.session.is_connected and not self.session.broken
+        return usable and not self.checking and self.in_flight < depth
 
 
 class SmtpPool:
-    """At most `size` connections, each reused for many mails and dropped after any error."""
+    """At most `size` connections, each reused for many mails and dropped once broken.
+    A mail takes an idle connection, else joins one that pipelines and has room (its
+    commands then ride on the packet of the mail before: mail/session.py), else opens a
+    connection, else waits."""
 
     def __init__(
         self, target: SmtpTarget, size: int, timeout: float, idle_check_seconds: float
     ) -> None:
         self._target = target
+        self._size = size
         self._timeout = timeout
         self._idle_check = idle_check_seconds
-        self._slots = asyncio.Semaphore(size)
-        self._idle: list[_Connection] = []
+        self._open: list[_Connection] = []
+        self._connecting = 0
+        self._waiters: list[asyncio.Future[None]] = []
 
     async def send(self, sender: str, recipient: str, data: bytes) -> str:
         """Send one message; returns the server's final reply or raises an SMTP error."""
         with SMTP_SECONDS.time(), tracer.start_as_current_span("smtp send", kind=SpanKind.CLIENT):
-            return await self._send(sender, recipient, data)
+            while True:
+                connection = await self._connection()
+                try:
+                    return await connection.session.send(sender, recipient, data)
+                except NotSent:
+                    continue  # nothing of it went out: another connection takes it
+                finally:
+                    self._release(connection)
 
-    async def _send(self, sender: str, recipient: str, data: bytes) -> str:
-        async with self._slots:
+    async def _connection(self) -> _Connection:
+        """A connection with room for one more mail, counted in."""
+        while True:
+            connection = self._with_room()
+            if connection is not None:
+                connection.in_flight += 1
+                if connection.in_flight == 1 and not await self._still_there(connection):
+                    continue
+                return connection
+            if len(self._open) + self._connecting < self._size:
+                return await self._new_connection()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
             try:
-                connection = await self._take()
-            except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-                raise ProviderUnavailable(_reason(error)) from error
-            try:
-                reply = await connection.client.send(sender, recipient, data)
-            except BaseException:
-                # The connection's state after a failure is unknown: never reuse it.
-                connection.client.close()
-                SMTP_CONNECTIONS.dec()
-                raise
-            connection.last_used = time.monotonic()
-            self._idle.append(connection)
-            return reply
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
 
-    async def _take(self) -> _Connection:
-        while self._idle:
-            connection = self._idle.pop()
-            if time.monotonic() - connection.last_used < self._idle_check:
-                return connection
-            # Servers drop idle clients; a NOOP finds out before a mail is at stake.
-            try:
-                await connection.client.noop()
-                return connection
-            except aiosmtplib.SMTPException:
-                await close(connection.client)
-        return _Connection(await connect(self._target, self._timeout), time.monotonic())
+    def _with_room(self) -> _Connection | None:
+        """The idle connection used last (warm, least likely dropped), else a busy one."""
+        with_room = [c for c in self._open if c.has_room()]
+        idle = [c for c in with_room if c.in_flight == 0]
+        if idle:
+            return max(idle, key=lambda c: c.last_used)
+        return with_room[0] if with_room else None
+
+    async def _still_there(self, connection: _Connection) -> bool:
+        """Servers drop idle clients; a NOOP finds out before a mail is at stake."""
+        if time.monotonic() - connection.last_used < self._idle_check:
+            return True
+        connection.checking = True
+        alive = False
+        try:
+            await connection.session.noop()
+            alive = True
+        except aiosmtplib.SMTPException:
+            pass  # dropped: another connection is found
+        finally:
+            connection.checking = False
+            if not alive:
+                connection.session.broken = True
+                self._release(connection)
+        return alive
+
+    async def _new_connection(self) -> _Connection:
+        self._connecting += 1
+        try:
+            session = await connect(self._target, self._timeout)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            raise ProviderUnavailable(_reason(error)) from error
+        finally:
+            self._connecting -= 1
+            self._wake()
+        connection = _Connection(session, time.monotonic(), in_flight=1)
+        self._open.append(connection)
+        return connection
+
+    def _release(self, connection: _Connection) -> None:
+        """One mail less on it; a broken connection goes once no mail is on it."""
+        connection.in_flight -= 1
+        connection.last_used = time.monotonic()
+        if connection.in_flight == 0 and not connection.has_room():
+            self._open.remove(connection)
+            connection.session.close()
+            SMTP_CONNECTIONS.dec()
+        self._wake()
+
+    def _wake(self) -> None:
+        """Every waiter looks again (at most the worker's concurrency of them)."""
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def close(self) -> None:
-        idle, self._idle = self._idle, []
+        idle = [c for c in self._open if c.in_flight == 0]
         for connection in idle:
-            await close(connection.client)
+            self._open.remove(connection)
+            await close(connection.session)
 
 
 # `timeout` is aiosmtplib's limit per command, not a deadline for the whole call.

@@ -1,0 +1,100 @@
+"""mail/smtp.py's pool against scripted servers: a second mail joins a connection that
+pipelines instead of waiting or opening another; a mail the connection never sent goes
+on another connection; without PIPELINING one mail a connection at a time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiosmtplib
+import pytest
+
+from regmail.mail.smtp import SmtpPool
+from regmail.smtp_url import parse_smtp_url
+from tests.support.scripted_smtp import EHLO_PIPELINING, EHLO_PLAIN, Recording, scripted
+
+
+def _pool(port: int, size: int = 1) -> SmtpPool:
+    return SmtpPool(parse_smtp_url(f"smtp://127.0.0.1:{port}"), size, 5.0, 60.0)
+
+
+async def _two(pool: SmtpPool) -> list[str | BaseException]:
+    return await asyncio.gather(
+        pool.send("a@example.com", "b@example.com", b"one\r\n"),
+        pool.send("a@example.com", "c@example.com", b"two\r\n"),
+        return_exceptions=True,
+    )
+
+
+async def test_two_mails_share_one_pipelining_connection() -> None:
+    connections = 0
+
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await r.chunk()
+        w.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
+        await r.chunk()
+        w.write(b"250 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n")
+        await r.chunk()
+        w.write(b"250 queued 2\r\n")
+        await r.until(b"QUIT\r\n")
+        w.write(b"221 bye\r\n")
+
+    async with scripted(EHLO_PIPELINING, script) as (port, seen):
+        pool = _pool(port, size=1)
+        assert await _two(pool) == ["queued 1", "queued 2"]
+        await pool.close()
+    assert connections == 1
+    assert seen[1].startswith(b"one\r\n.\r\nMAIL FROM:")
+
+
+async def test_a_mail_its_connection_never_sent_goes_on_another() -> None:
+    connections = 0
+
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        if connections == 1:  # refuses mail 1's recipient: mail 2 was waiting behind it
+            await r.chunk()
+            w.write(b"250 ok\r\n550 5.1.1 no such user\r\n554 no valid recipients\r\n")
+            await r.chunk()
+            return
+        await r.until(b"DATA\r\n")
+        w.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
+        await r.until(b"\r\n.\r\n")
+        w.write(b"250 queued 2\r\n")
+        await r.chunk()
+
+    async with scripted(EHLO_PIPELINING, script) as (port, seen):
+        pool = _pool(port, size=1)
+        first, second = await _two(pool)
+        await pool.close()
+    assert isinstance(first, aiosmtplib.SMTPRecipientsRefused)
+    assert second == "queued 2"
+    assert connections == 2
+    assert sum(chunk.count(b"c@example.com") for chunk in seen) == 1  # sent once
+
+
+@pytest.mark.parametrize("size", [1, 2])
+async def test_without_pipelining_a_connection_carries_one_mail_at_a_time(size: int) -> None:
+    connections = 0
+
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            for reply in (b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n"):
+                line = await r.until(b"\r\n")
+                if line.startswith(b"QUIT"):
+                    w.write(b"221 bye\r\n")
+                    return
+                w.write(reply)
+            await r.until(b"\r\n.\r\n")
+            w.write(b"250 done\r\n")
+
+    async with scripted(EHLO_PLAIN, script) as (port, _):
+        pool = _pool(port, size=size)
+        assert await _two(pool) == ["done", "done"]
+        await pool.close()
+    assert connections == size
