@@ -1,6 +1,6 @@
 """Mails a second over ONE SMTP connection when the server is a round trip away (issue 20):
 regmail's SMTP pool, Python's smtplib (what Celery's and Dramatiq's mailers and Django use)
-and Postfix's smtp-source (C), each through bench/delay_proxy.py to Postfix's smtp-sink,
+and Postfix's smtp-source (C), each through tests/support/delay_proxy.py to Postfix's smtp-sink,
 beside the ideal of one mail per round trip.
 
     .venv/bin/python bench/round_trip.py [--rtt-ms 20] [--mails 100] [--repeat 3]
@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.delay_proxy import delay_proxy
 from regmail.mail.smtp import SmtpPool
 from regmail.smtp_url import parse_smtp_url
+from tests.support.delay_proxy import delay_proxy
 from tests.support.smtp_sink import SmtpSink
 
 MESSAGE = (
@@ -78,7 +78,8 @@ async def measure(rtt: float, mails: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         sink = SmtpSink(Path(tmp)).start()
         try:
-            async with delay_proxy(sink.port, rtt) as port:
+            async with delay_proxy(sink.port, rtt) as proxy:
+                port = proxy.port
                 return {
                     "regmail (SMTP pool)": await regmail_pool(port, mails),
                     "smtplib": await asyncio.to_thread(smtplib_connection, port, mails),

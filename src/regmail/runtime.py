@@ -92,7 +92,7 @@ class Runtime:
             s = self.settings
             self._smtp = SmtpPool(
                 parse_smtp_url(s.smtp_url.get_secret_value()),
-                size=s.worker_concurrency,
+                size=s.smtp_connections or s.worker_concurrency,
                 timeout=s.smtp_timeout,
                 idle_check_seconds=s.smtp_idle_check_seconds,
             )

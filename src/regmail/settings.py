@@ -188,6 +188,14 @@ class Settings(BaseSettings):
         "longest pause of one event destination that refuses connections (a webhook "
         "endpoint that is down, the event broker); mail and other destinations go on.",
     )
+    smtp_connections: int | None = Field(
+        None,
+        ge=1,
+        description="SMTP connections one worker process opens at most (keep workers x this "
+        "within your provider's limit per account). Unset: one per mail in flight "
+        "(REGMAIL_WORKER_CONCURRENCY). A server that offers PIPELINING carries two mails "
+        "at once on a connection, one round trip a mail.",
+    )
     smtp_idle_check_seconds: float = Field(
         10.0, description="A pooled connection idle longer than this is checked with NOOP first."
     )
@@ -404,8 +412,8 @@ class Settings(BaseSettings):
         10,
         ge=1,
         description=(
-            "Mails in flight per worker process, and so the SMTP connections it keeps open "
-            "and reuses. Keep it within your provider's connection limit."
+            "Mails in flight per worker process; SMTP connections are opened and reused "
+            "for them up to REGMAIL_SMTP_CONNECTIONS."
         ),
     )
     worker_grace_seconds: float = Field(
