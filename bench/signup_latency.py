@@ -3,8 +3,9 @@
     python bench/signup_latency.py --url http://127.0.0.1:8000 --clients 8 --seconds 30
 
 N clients post distinct registrations back to back for a fixed time; prints the count,
-the rate and p50/p95/p99 in milliseconds as one JSON line. This is the probe that
-bench/run (issue 6) builds on; it starts no server itself.
+the rate and p50/p95/p99 in milliseconds as one JSON line. `steady` is the open-loop
+probe (a fixed rate of arrivals) bench/run times sign-up latency and end to end with; it
+starts no server itself.
 """
 
 from __future__ import annotations
@@ -56,24 +57,31 @@ async def main(url: str, clients: int, seconds: float) -> dict[str, float]:
 
 
 async def steady(url: str, rate: float, seconds: float) -> dict[str, float]:
-    """Open loop: a sign-up every 1/rate s whatever the answers take (as real users do)."""
+    """Open loop: a sign-up every 1/rate s whatever the answers take (as real users do);
+    the answers' latencies are timed from when each sign-up was due."""
+    latencies: list[float] = []
 
-    async def register(client: httpx.AsyncClient) -> int:
+    async def register(client: httpx.AsyncClient, due: float) -> int:
         body = {"email": f"e2e-{uuid.uuid4().hex}@example.com", "password": "correct horse"}
-        return (await client.post("/v1/registrations", json=body)).status_code
+        status = (await client.post("/v1/registrations", json=body)).status_code
+        latencies.append((time.perf_counter() - due) * 1000)
+        return status
 
     limits = httpx.Limits(max_connections=256)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
         started = time.perf_counter()
         sent: list[asyncio.Task[int]] = []
         for i in range(int(rate * seconds)):
-            await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))  # pacing
-            sent.append(asyncio.create_task(register(client)))
+            due = started + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))  # pacing
+            sent.append(asyncio.create_task(register(client, due)))
         codes = await asyncio.gather(*sent)
         elapsed = time.perf_counter() - started
     accepted = sum(1 for code in codes if code == 202)
     return {"accepted": accepted, "errors": len(codes) - accepted,
-            "achieved_per_s": round(accepted / elapsed, 1)}  # fmt: skip
+            "achieved_per_s": round(accepted / elapsed, 1),
+            "p50_ms": round(percentile(latencies, 50), 1),
+            "p99_ms": round(percentile(latencies, 99), 1)}  # fmt: skip
 
 
 if __name__ == "__main__":

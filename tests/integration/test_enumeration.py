@@ -24,7 +24,7 @@ async def make_accounts(svc: Service) -> None:
         for status in ("pending", "active"):
             for i in range(ROUNDS):
                 address = parse_address(f"{status}{i}@example.com")
-                account_id = await store.create(conn, address, "not a hash", "en", utcnow())
+                account_id = (await store.create(conn, address, "not a hash", "en", utcnow())).id
                 if status == "active":
                     await store.set_password(conn, account_id, "not a hash", utcnow(), True)
 

@@ -83,12 +83,10 @@ class SignUp:
         """The ids of what this sign-up queued: its mail, if limits let it, and events."""
         account = await store.by_key(conn, address.key)
         if account is None:
-            account_id = await store.create(conn, address, password_hash, locale, now)
-            created = await store.by_id(conn, account_id)
-            assert created is not None
+            created = await store.create(conn, address, password_hash, locale, now)
             events = await self._mail.event(conn, EventType.REGISTERED, created, now)
             mail_id = await self._activation_mail(
-                conn, account_id, address, locale, password_hash, now
+                conn, created.id, address, locale, password_hash, now
             )
             return [mail_id, *events]
         # Known address: mail the account's own address, as it signed up with it.

@@ -65,6 +65,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+_INSERT = account_tokens.insert()  # built once (see store.py)
+
+
 async def issue(
     conn: AsyncConnection,
     account_id: str,
@@ -79,15 +82,16 @@ async def issue(
     token = new_token()
     expires_at = now + timedelta(seconds=ttl_seconds)
     await conn.execute(
-        account_tokens.insert().values(
-            token_hash=token_hash(token),
-            account_id=account_id,
-            purpose=purpose,
-            password_hash=password_hash,
-            new_email=new_email,
-            created_at=now,
-            expires_at=expires_at,
-        )
+        _INSERT,
+        {
+            "token_hash": token_hash(token),
+            "account_id": account_id,
+            "purpose": purpose,
+            "password_hash": password_hash,
+            "new_email": new_email,
+            "created_at": now,
+            "expires_at": expires_at,
+        },
     )
     return token, expires_at
 

@@ -85,9 +85,12 @@ async def insert_rows(
     await insert_values(conn, [outbox_values(mail_id, key, now, trace) for mail_id, key in rows])
 
 
+_INSERT = outbox.insert()  # built once (accounts/store.py says why)
+
+
 async def insert_values(conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> None:
     """Outbox rows as `outbox_values` makes them, with the NOTIFY (see insert_rows)."""
-    await conn.execute(outbox.insert(), values)
+    await conn.execute(_INSERT, values)
     if conn.dialect.name == "postgresql":
         await conn.execute(text(NOTIFY))
 

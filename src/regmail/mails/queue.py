@@ -27,6 +27,7 @@ from regmail.mails.suppressions import is_suppressed
 from regmail.tracing import current_traceparent
 
 log = structlog.get_logger(__name__)
+_INSERT_MAIL = mails.insert()  # built once (accounts/store.py says why)
 
 EVENT_KEY = "event:"  # an event's broker key: ordered per account (a Kafka partition key too)
 
@@ -97,7 +98,7 @@ class MailQueue:
         rows = self.rows(mail, now)
         if rows.suppressible and await is_suppressed(conn, mail.recipient):
             return None
-        await conn.execute(mails.insert().values(rows.mail))
+        await conn.execute(_INSERT_MAIL, rows.mail)
         await insert_values(conn, [rows.outbox])
         return rows.mail_id
 

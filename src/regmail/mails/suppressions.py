@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -62,8 +62,12 @@ def suppression_of(address: str) -> Select[tuple[str]]:
     return select(suppressions.c.address).where(suppressions.c.address == address.lower())
 
 
+_SUPPRESSED = select(suppressions.c.address).where(suppressions.c.address == bindparam("address"))
+
+
 async def is_suppressed(conn: AsyncConnection, address: str) -> bool:
-    return (await conn.execute(suppression_of(address))).first() is not None
+    found = await conn.execute(_SUPPRESSED, {"address": address.lower()})  # built once
+    return found.first() is not None
 
 
 async def list_suppressions(engine: AsyncEngine, limit: int = 1000) -> list[Suppression]:
