@@ -193,8 +193,9 @@ class Settings(BaseSettings):
         ge=1,
         description="SMTP connections one worker process opens at most (keep workers x this "
         "within your provider's limit per account). Unset: one per mail in flight "
-        "(REGMAIL_WORKER_CONCURRENCY). A server that offers PIPELINING carries two mails "
-        "at once on a connection, one round trip a mail.",
+        "(REGMAIL_WORKER_CONCURRENCY). With fewer connections than mails in flight, a "
+        "server that offers PIPELINING carries two mails at once on a connection, one round "
+        "trip a mail.",
     )
     smtp_idle_check_seconds: float = Field(
         10.0, description="A pooled connection idle longer than this is checked with NOOP first."

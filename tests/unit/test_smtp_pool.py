@@ -1,6 +1,7 @@
-"""mail/smtp.py's pool against scripted servers: a second mail joins a connection that
-pipelines instead of waiting or opening another; a mail the connection never sent goes
-on another connection; without PIPELINING one mail a connection at a time."""
+"""mail/smtp.py's pool against scripted servers: a mail opens a connection of its own while
+the pool may; at its size, a second mail joins a connection that pipelines instead of
+waiting; a mail the connection never sent goes on another connection; without PIPELINING
+one mail a connection at a time."""
 
 from __future__ import annotations
 
@@ -47,6 +48,36 @@ async def test_two_mails_share_one_pipelining_connection() -> None:
         await pool.close()
     assert connections == 1
     assert seen[1].startswith(b"one\r\n.\r\nMAIL FROM:")
+
+
+async def test_below_its_size_the_pool_opens_a_connection_rather_than_queue_behind_one() -> None:
+    connections = 0
+    first_in_flight, second_connected = asyncio.Event(), asyncio.Event()
+
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        if connections == 2:
+            second_connected.set()
+        await r.until(b"DATA\r\n")
+        if not first_in_flight.is_set():
+            first_in_flight.set()
+            # A slow reply: the second mail must not wait behind it (5 s: a failing run ends)
+            await asyncio.wait_for(second_connected.wait(), 5)
+        w.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
+        await r.until(b"\r\n.\r\n")
+        w.write(b"250 done\r\n")
+        await r.until(b"QUIT\r\n")
+        w.write(b"221 bye\r\n")
+
+    async with scripted(EHLO_PIPELINING, script) as (port, _):
+        pool = _pool(port, size=2)
+        first = asyncio.create_task(pool.send("a@example.com", "b@example.com", b"one\r\n"))
+        await first_in_flight.wait()
+        assert await pool.send("a@example.com", "c@example.com", b"two\r\n") == "done"
+        assert await first == "done"
+        await pool.close()
+    assert connections == 2
 
 
 async def test_a_mail_its_connection_never_sent_goes_on_another() -> None:

@@ -35,9 +35,10 @@ class _Connection:
 
 class SmtpPool:
     """At most `size` connections, each reused for many mails and dropped once broken.
-    A mail takes an idle connection, else joins one that pipelines and has room (its
-    commands then ride on the packet of the mail before: mail/session.py), else opens a
-    connection, else waits."""
+    A mail takes an idle connection, else opens one while fewer than `size` are open, else
+    joins one that pipelines and has room (its commands then ride on the packet of the mail
+    before: mail/session.py), else waits. Joining comes last: behind a slow reply the mail
+    would wait its turn, where a connection of its own runs beside."""
 
     def __init__(
         self, target: SmtpTarget, size: int, timeout: float, idle_check_seconds: float
@@ -65,14 +66,18 @@ class SmtpPool:
     async def _connection(self) -> _Connection:
         """A connection with room for one more mail, counted in."""
         while True:
-            connection = self._with_room()
-            if connection is not None:
-                connection.in_flight += 1
-                if connection.in_flight == 1 and not await self._still_there(connection):
+            idle = self._idle()
+            if idle is not None:
+                idle.in_flight += 1
+                if not await self._still_there(idle):
                     continue
-                return connection
+                return idle
             if len(self._open) + self._connecting < self._size:
                 return await self._new_connection()
+            busy = next((c for c in self._open if c.has_room()), None)
+            if busy is not None:
+                busy.in_flight += 1
+                return busy
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
@@ -81,13 +86,10 @@ class SmtpPool:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
 
-    def _with_room(self) -> _Connection | None:
-        """The idle connection used last (warm, least likely dropped), else a busy one."""
-        with_room = [c for c in self._open if c.has_room()]
-        idle = [c for c in with_room if c.in_flight == 0]
-        if idle:
-            return max(idle, key=lambda c: c.last_used)
-        return with_room[0] if with_room else None
+    def _idle(self) -> _Connection | None:
+        """The idle connection used last: warm, the least likely to have been dropped."""
+        idle = [c for c in self._open if c.in_flight == 0 and c.has_room()]
+        return max(idle, key=lambda c: c.last_used) if idle else None
 
     async def _still_there(self, connection: _Connection) -> bool:
         """Servers drop idle clients; a NOOP finds out before a mail is at stake."""
