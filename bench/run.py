@@ -539,9 +539,18 @@ def proxy_in_thread(target_port: int, round_trip: float) -> Iterator[Proxy]:
         yield asyncio.run_coroutine_threadsafe(proxied.__aenter__(), loop).result()
     finally:
         asyncio.run_coroutine_threadsafe(proxied.__aexit__(None, None, None), loop).result()
+        asyncio.run_coroutine_threadsafe(_cancel_the_rest(), loop).result()
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
         loop.close()
+
+
+async def _cancel_the_rest() -> None:
+    """The proxy's connections still open (a peer's worker was stopped mid-connection)."""
+    rest = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in rest:
+        task.cancel()
+    await asyncio.gather(*rest, return_exceptions=True)
 
 
 def _p99(values: list[float]) -> float:
