@@ -49,3 +49,24 @@ async def scripted(ehlo: bytes, script: Script) -> AsyncIterator[tuple[int, list
         yield server.sockets[0].getsockname()[1], seen
     finally:
         server.close()
+
+
+def answering(*replies: bytes) -> Script:
+    """A conversation of packets: read one, answer the next of `replies`; then read once
+    more (QUIT, or the client hanging up)."""
+
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
+        for reply in replies:
+            await r.chunk()
+            w.write(reply)
+        await r.chunk()
+
+    return script
+
+
+async def take_one_mail(r: Recording, w: asyncio.StreamWriter, final: bytes) -> None:
+    """MAIL, RCPT and DATA accepted together, the body read, `final` the answer to it."""
+    await r.until(b"DATA\r\n")
+    w.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
+    await r.until(b"\r\n.\r\n")
+    w.write(final)

@@ -12,7 +12,13 @@ import pytest
 
 from regmail.mail.smtp import SmtpPool
 from regmail.smtp_url import parse_smtp_url
-from tests.support.scripted_smtp import EHLO_PIPELINING, EHLO_PLAIN, Recording, scripted
+from tests.support.scripted_smtp import (
+    EHLO_PIPELINING,
+    EHLO_PLAIN,
+    Recording,
+    scripted,
+    take_one_mail,
+)
 
 
 def _pool(port: int, size: int = 1) -> SmtpPool:
@@ -91,10 +97,7 @@ async def test_a_mail_its_connection_never_sent_goes_on_another() -> None:
             w.write(b"250 ok\r\n550 5.1.1 no such user\r\n554 no valid recipients\r\n")
             await r.chunk()
             return
-        await r.until(b"DATA\r\n")
-        w.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
-        await r.until(b"\r\n.\r\n")
-        w.write(b"250 queued 2\r\n")
+        await take_one_mail(r, w, b"250 queued 2\r\n")
         await r.chunk()
 
     async with scripted(EHLO_PIPELINING, script) as (port, seen):

@@ -12,7 +12,14 @@ import pytest
 from regmail.mail.session import NotSent, data_block
 from regmail.mail.smtp import connect
 from regmail.smtp_url import parse_smtp_url
-from tests.support.scripted_smtp import EHLO_PIPELINING, EHLO_PLAIN, Recording, scripted
+from tests.support.scripted_smtp import (
+    EHLO_PIPELINING,
+    EHLO_PLAIN,
+    Recording,
+    answering,
+    scripted,
+    take_one_mail,
+)
 
 
 async def _session(port: int):  # type: ignore[no-untyped-def]
@@ -84,10 +91,7 @@ async def test_each_refusal_is_aiosmtplibs_exception(replies: bytes, error: str,
 
 async def test_a_rejected_end_of_data_is_a_data_error() -> None:
     async def script(r: Recording, w: asyncio.StreamWriter) -> None:
-        await r.until(b"DATA\r\n")
-        w.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
-        await r.until(b"\r\n.\r\n")
-        w.write(b"554 5.7.1 spam\r\n")
+        await take_one_mail(r, w, b"554 5.7.1 spam\r\n")
         await r.chunk()
 
     async with scripted(EHLO_PIPELINING, script) as (port, _):
@@ -148,15 +152,11 @@ async def _two_at_once(session, first: bytes = b"one\r\n", second: bytes = b"two
 
 
 async def test_the_next_mails_commands_ride_on_the_packet_that_ends_this_one() -> None:
-    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
-        await r.chunk()  # mail 1's MAIL, RCPT, DATA
-        w.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
-        await r.chunk()  # its body, then mail 2's three commands
-        w.write(b"250 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n")
-        await r.chunk()
-        w.write(b"250 queued 2\r\n")
-        await r.chunk()
-
+    script = answering(
+        b"250 ok\r\n250 ok\r\n354 go\r\n",  # to mail 1's MAIL, RCPT, DATA
+        b"250 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n",  # its body, mail 2's three
+        b"250 queued 2\r\n",
+    )
     async with scripted(EHLO_PIPELINING, script) as (port, seen):
         session = await _session(port)
         results = await _two_at_once(session)
@@ -168,15 +168,11 @@ async def test_the_next_mails_commands_ride_on_the_packet_that_ends_this_one() -
 
 
 async def test_a_refused_body_ends_only_its_own_mail() -> None:
-    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
-        await r.chunk()
-        w.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
-        await r.chunk()
-        w.write(b"554 5.7.1 spam\r\n250 ok\r\n250 ok\r\n354 go\r\n")
-        await r.chunk()
-        w.write(b"250 queued 2\r\n")
-        await r.chunk()
-
+    script = answering(
+        b"250 ok\r\n250 ok\r\n354 go\r\n",
+        b"554 5.7.1 spam\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+        b"250 queued 2\r\n",
+    )
     async with scripted(EHLO_PIPELINING, script) as (port, _):
         session = await _session(port)
         first, second = await _two_at_once(session)
