@@ -83,6 +83,11 @@ class SignUp:
         """The ids of what this sign-up queued: its mail, if limits let it, and events."""
         account = await store.by_key(conn, address.key)
         if account is None:
+            # The address's limits hold for a new account too (one deleted and signed up
+            # again within the hour, say), and checking them keeps this path's cost, and so
+            # its answer time, the same as a known address's.
+            if not await self._mail.allowed(conn, address.ascii, now):
+                return []
             created = await store.create(conn, address, password_hash, locale, now)
             events = await self._mail.event(conn, EventType.REGISTERED, created, now)
             mail_id = await self._activation_mail(

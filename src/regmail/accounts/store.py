@@ -45,6 +45,11 @@ class Account:
 _BY_KEY = select(accounts).where(accounts.c.email_key == bindparam("key"))
 _BY_ID = select(accounts).where(accounts.c.id == bindparam("id"))
 _INSERT = accounts.insert()
+_SET_PENDING_PASSWORD = (
+    update(accounts)
+    .where(accounts.c.id == bindparam("b_id"), accounts.c.status == AccountStatus.PENDING)
+    .values(password_hash=bindparam("b_hash"))
+)
 
 
 async def by_key(conn: AsyncConnection, key: str) -> Account | None:
@@ -105,11 +110,7 @@ async def set_password(
 
 async def set_pending_password(conn: AsyncConnection, account_id: str, password_hash: str) -> None:
     """A pending account's latest sign-up: its password is the one a sign-in check knows."""
-    await conn.execute(
-        update(accounts)
-        .where(accounts.c.id == account_id, accounts.c.status == AccountStatus.PENDING)
-        .values(password_hash=password_hash)
-    )
+    await conn.execute(_SET_PENDING_PASSWORD, {"b_id": account_id, "b_hash": password_hash})
 
 
 async def rehash(conn: AsyncConnection, account_id: str, old_hash: str, new_hash: str) -> None:
