@@ -197,9 +197,14 @@ class SmtpSession:
         return final.message
 
     async def noop(self) -> None:
-        reply = await self._command("NOOP")
-        if reply.code != 250:
-            raise aiosmtplib.SMTPResponseException(reply.code, reply.message)
+        """Whether the server is still there; a connection that fails it is broken."""
+        try:
+            reply = await self._command("NOOP")
+            if reply.code != 250:
+                raise aiosmtplib.SMTPResponseException(reply.code, reply.message)
+        except BaseException:
+            self._break()
+            raise
 
     async def quit(self) -> None:
         try:

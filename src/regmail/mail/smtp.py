@@ -104,8 +104,7 @@ class SmtpPool:
             pass  # dropped: another connection is found
         finally:
             connection.checking = False
-            if not alive:
-                connection.session.broken = True
+            if not alive:  # the session broke itself: released, it is dropped
                 self._release(connection)
         return alive
 
