@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from regmail.mails.status import MailStatus
+from regmail.settings import Settings
 from tests.support.delay_proxy import delay_proxy
 from tests.support.mailstate import count_mails, queue_mails
 from tests.support.service import make_settings, running_service
@@ -38,3 +39,27 @@ async def test_one_connection_carries_a_stream_of_mails_one_round_trip_each(
     assert smtp_sink.message_ids() == {f"<{mail_id}@regmail.localhost>": 1 for mail_id in ids}
     riding = [chunk for chunk in proxy.sent if b"\r\n.\r\nMAIL FROM:<" in chunk]
     assert len(riding) >= MAILS // 2  # most mails' commands went with the body before
+
+
+async def test_connections_the_server_dropped_while_idle_do_not_hold_the_pool(
+    tmp_path: Path, smtp_sink: SmtpSink
+) -> None:
+    """smtp-sink restarted between two batches closes every idle connection of the pool;
+    the second batch goes on new ones (it waited forever once: the dead ones kept their
+    places)."""
+    smtp_sink.start()
+    settings = make_settings(
+        tmp_path, smtp_url=smtp_sink.url, smtp_connections=2, worker_concurrency=4
+    )
+    first = await queue_mails(settings, 10, prefix="first")
+    async with running_service(settings):
+        await eventually(lambda: _sent(settings, 10), timeout=60)
+        smtp_sink.start()  # a new process on the same port; the old one's connections gone
+        second = await queue_mails(settings, 10, prefix="second")
+        await eventually(lambda: _sent(settings, 20), timeout=60)
+    assert set(smtp_sink.message_ids()) == {f"<{mail_id}@regmail.localhost>" for mail_id in second}
+    assert first.isdisjoint(second)
+
+
+async def _sent(settings: Settings, count: int) -> bool:
+    return await count_mails(settings, MailStatus.SENT) == count

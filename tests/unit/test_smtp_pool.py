@@ -19,6 +19,7 @@ from tests.support.scripted_smtp import (
     scripted,
     take_one_mail,
 )
+from tests.support.waiting import eventually
 
 
 def _pool(port: int, size: int = 1) -> SmtpPool:
@@ -132,3 +133,32 @@ async def test_without_pipelining_a_connection_carries_one_mail_at_a_time(size: 
         assert await _two(pool) == ["done", "done"]
         await pool.close()
     assert connections == size
+
+
+async def test_a_connection_the_server_dropped_while_idle_gives_way_to_a_new_one() -> None:
+    connections = 0
+    drop = asyncio.Event()
+
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await take_one_mail(r, w, f"250 queued {connections}\r\n".encode())
+        if connections == 1:
+            await drop.wait()  # then hangs up, the connection idle in the pool
+        else:
+            await r.chunk()  # QUIT
+
+    async with scripted(EHLO_PIPELINING, script) as (port, _):
+        pool = _pool(port, size=1)
+        assert await pool.send("a@example.com", "b@example.com", b"one\r\n") == "queued 1"
+        assert not await _all_closed(pool)
+        drop.set()
+        await eventually(lambda: _all_closed(pool))
+        second = pool.send("a@example.com", "c@example.com", b"two\r\n")
+        assert await asyncio.wait_for(second, 5) == "queued 2"  # not waiting for a slot
+        await pool.close()
+    assert connections == 2
+
+
+async def _all_closed(pool: SmtpPool) -> bool:
+    return not any(c.session.is_connected for c in pool._open)

@@ -66,6 +66,7 @@ class SmtpPool:
     async def _connection(self) -> _Connection:
         """A connection with room for one more mail, counted in."""
         while True:
+            self._drop_closed()
             idle = self._idle()
             if idle is not None:
                 idle.in_flight += 1
@@ -85,6 +86,14 @@ class SmtpPool:
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
+
+    def _drop_closed(self) -> None:
+        """Forget connections the server closed while no mail was on them: they would
+        hold their places in the pool forever, and a full pool of them, every mail."""
+        for connection in [c for c in self._open if c.in_flight == 0 and not c.has_room()]:
+            self._open.remove(connection)
+            connection.session.close()
+            SMTP_CONNECTIONS.dec()
 
     def _idle(self) -> _Connection | None:
         """The idle connection used last: warm, the least likely to have been dropped."""
@@ -125,10 +134,7 @@ class SmtpPool:
         """One mail less on it; a broken connection goes once no mail is on it."""
         connection.in_flight -= 1
         connection.last_used = time.monotonic()
-        if connection.in_flight == 0 and not connection.has_room():
-            self._open.remove(connection)
-            connection.session.close()
-            SMTP_CONNECTIONS.dec()
+        self._drop_closed()
         self._wake()
 
     def _wake(self) -> None:
