@@ -84,7 +84,8 @@ class Settings(BaseSettings):
         SecretStr("db"),
         description=(
             "What carries the work: `db` (the outbox table is the queue), "
-            "`amqp://user:pass@host:5672/vhost` (RabbitMQ) or `kafka://host1:9092,host2:9092`."
+            "`amqp://user:pass@host:5672/vhost` (RabbitMQ; a cluster's nodes as "
+            "`host1:5672,host2:5672,host3:5672`) or `kafka://host1:9092,host2:9092`."
         ),
     )
     rabbitmq_prefix: str = Field(
@@ -100,6 +101,17 @@ class Settings(BaseSettings):
     rabbitmq_delivery_limit: int = Field(
         20, ge=1, description="Deliveries of one message (crashed consumers) before it is parked."
     )
+    rabbitmq_quorum_size: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Replicas of each quorum queue `regmail migrate` declares "
+            "(x-quorum-initial-group-size; 3 on a cluster of 3 or more). Unset: RabbitMQ's "
+            "default, a replica on every node of the cluster. Set it before the first "
+            "migrate: RabbitMQ refuses to declare an existing queue with another value "
+            "(PRECONDITION_FAILED); grow or shrink existing queues with `rabbitmq-queues`."
+        ),
+    )
     kafka_topic: str = Field(
         "regmail.mail",
         description="Kafka topic of new mail; retry and dead-letter topics add a suffix.",
@@ -110,6 +122,15 @@ class Settings(BaseSettings):
     )
     kafka_replication: int = Field(
         1, ge=1, description="Replication factor of the topics it creates (3 in production)."
+    )
+    kafka_min_insync_replicas: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "min.insync.replicas of the topics it creates. Unset: 2 when the replication "
+            "factor is 3 or more (a write acknowledged by acks=all is then on two brokers), "
+            "else the brokers' default."
+        ),
     )
     kafka_retry_steps: list[float] = Field(
         [1, 10, 60, 600, 3600],
@@ -473,6 +494,16 @@ class Settings(BaseSettings):
         if value is not None:
             check_webhook_secret(value.get_secret_value())
         return value
+
+    @model_validator(mode="after")
+    def _kafka_replicas(self) -> Self:
+        wanted = self.kafka_min_insync_replicas
+        if wanted is not None and wanted > self.kafka_replication:
+            raise ValueError(
+                "REGMAIL_KAFKA_MIN_INSYNC_REPLICAS above REGMAIL_KAFKA_REPLICATION: "
+                "no write could ever be acknowledged"
+            )
+        return self
 
     @model_validator(mode="after")
     def _webhook_pairs(self) -> Self:

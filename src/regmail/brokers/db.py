@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from regmail.brokers import wire
 from regmail.brokers.base import Handler, Message
 from regmail.clock import utcnow
-from regmail.db.engine import DATABASE_ERRORS, DB_TIMEOUT_SECONDS, asyncpg_dsn
+from regmail.db.engine import DATABASE_ERRORS, DB_TIMEOUT_SECONDS, asyncpg_connect_args
 from regmail.db.group_commit import GroupCommit
 from regmail.mails.outbox import (
     CHANNEL,
@@ -178,7 +178,9 @@ class DbBroker:
         """PostgreSQL: wake on the NOTIFY each enqueue sends at commit."""
         import asyncpg  # PostgreSQL only: the postgres extra
 
-        conn = await asyncpg.connect(asyncpg_dsn(self._engine), timeout=DB_TIMEOUT_SECONDS)
+        conn = await asyncpg.connect(
+            **asyncpg_connect_args(self._engine), timeout=DB_TIMEOUT_SECONDS
+        )
         lost = asyncio.Event()
         try:
             conn.add_termination_listener(lambda _conn: lost.set())

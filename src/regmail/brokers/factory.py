@@ -41,6 +41,7 @@ def make_broker(
             settings.rabbitmq_delivery_limit,
             settings.handler_failed_delay_seconds,
             settings.events_exchange if settings.events_to_broker else None,
+            settings.rabbitmq_quorum_size,
         )
     if url.startswith("kafka://"):
         from regmail.brokers.kafka import KafkaBroker
@@ -89,8 +90,15 @@ def kafka_config(settings: Settings, url: str) -> KafkaConfig:
         group=settings.kafka_group,
         partitions=settings.kafka_partitions,
         replication=settings.kafka_replication,
+        min_insync_replicas=_min_insync(settings),
         retry_steps=settings.kafka_retry_steps,
         client_options=options,
         failed_delay=settings.handler_failed_delay_seconds,
         events_topic=settings.events_topic if settings.events_to_broker else None,
     )
+
+
+def _min_insync(settings: Settings) -> int | None:
+    if settings.kafka_min_insync_replicas is not None:
+        return settings.kafka_min_insync_replicas
+    return 2 if settings.kafka_replication >= 3 else None

@@ -45,6 +45,8 @@ class KafkaConfig:
     partitions: int
     replication: int
     retry_steps: Sequence[float]
+    min_insync_replicas: int | None = None  # of the topics it creates; None: the brokers'
+
     client_options: dict[str, Any] = field(default_factory=dict)  # TLS / SASL
     failed_delay: float = 60.0  # a message whose handler or settle raised waits this long
     events_topic: str | None = None  # account events for other services, when they go here
@@ -119,7 +121,15 @@ class KafkaBroker:
         admin = AIOKafkaAdminClient(bootstrap_servers=c.bootstrap, **c.client_options)
         await admin.start()
         try:
-            new = [NewTopic(t, c.partitions, c.replication) for t in self.created_topics]
+            configs = {}
+            if c.min_insync_replicas is not None:
+                # acks=all then means this many replicas have the record; fewer in sync,
+                # and the broker refuses the write (NotEnoughReplicas) rather than risk it.
+                configs["min.insync.replicas"] = str(c.min_insync_replicas)
+            new = [
+                NewTopic(t, c.partitions, c.replication, topic_configs=configs)
+                for t in self.created_topics
+            ]
             response = await admin.create_topics(new)
             for topic, code, *_ in response.topic_errors:
                 if code not in (0, TOPIC_ALREADY_EXISTS):

@@ -36,6 +36,7 @@ from aio_pika.abc import (
 )
 
 from regmail.brokers import wire
+from regmail.brokers.amqp_nodes import connect_nodes
 from regmail.brokers.base import Handler, Message, ProbeFailed
 
 log = structlog.get_logger(__name__)
@@ -53,6 +54,7 @@ class RabbitBroker:
         delivery_limit: int,
         failed_delay: float = 60.0,
         events_exchange: str | None = None,
+        quorum_size: int | None = None,
     ) -> None:
         if not retry_steps:
             raise ValueError("the RabbitMQ retry ladder needs at least one step")
@@ -62,6 +64,7 @@ class RabbitBroker:
         self._delivery_limit = delivery_limit
         self._failed_delay = failed_delay
         self._events_exchange = events_exchange  # a topic exchange, when events go here
+        self._quorum_size = quorum_size
         self._events: AbstractExchange | None = None
         self._connection: AbstractRobustConnection | None = None
         self._connect_lock = asyncio.Lock()
@@ -71,15 +74,19 @@ class RabbitBroker:
     async def _connect(self) -> AbstractRobustConnection:
         async with self._connect_lock:
             if self._connection is None:
-                # A robust connection reconnects by itself and restores its channels,
-                # queues and consumers after a broker restart.
-                self._connection = await aio_pika.connect_robust(self._url, timeout=10)
+                # A robust connection reconnects by itself (to the next node of a
+                # cluster) and restores its channels, queues and consumers.
+                self._connection = await connect_nodes(self._url, timeout=10)
             return self._connection
 
     async def _declare(self, channel: AbstractChannel) -> AbstractExchange:
         p = self._prefix
         exchange = await channel.declare_exchange(p, aio_pika.ExchangeType.DIRECT, durable=True)
-        safe = {"x-queue-type": "quorum", "x-overflow": "reject-publish"}
+        safe: dict[str, Any] = {"x-queue-type": "quorum", "x-overflow": "reject-publish"}
+        if self._quorum_size is not None:
+            # Read only when a queue is created; a re-declaration must not differ from
+            # what the queue was created with, so it is sent only when configured.
+            safe["x-quorum-initial-group-size"] = self._quorum_size
         at_least_once = {"x-dead-letter-exchange": p, "x-dead-letter-strategy": "at-least-once"}
         work = await channel.declare_queue(
             f"{p}.mail",
@@ -221,7 +228,7 @@ class RabbitBroker:
 
     async def probe(self) -> str:
         name = f"{self._prefix}.mail"
-        connection = await aio_pika.connect(self._url, timeout=5)
+        connection = await connect_nodes(self._url, timeout=5)
         async with connection:
             channel = await connection.channel()
             try:

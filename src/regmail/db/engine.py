@@ -26,7 +26,13 @@ def _postgres_errors() -> tuple[type[Exception], ...]:
     except ImportError:  # no PostgreSQL driver: none of its errors can happen
         return ()
     # InterfaceError: a connection closed under the driver (the rate limits use it raw).
-    return (asyncpg.PostgresError, asyncpg.InterfaceError)
+    # TargetServerAttributeNotMatched: every host of a multi-host URL up, none writable
+    # (a failover before its promotion).
+    return (
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.exceptions.TargetServerAttributeNotMatched,
+    )
 
 
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
@@ -71,9 +77,16 @@ def readonly(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(**{READ_ONLY: True})
 
 
-def asyncpg_dsn(engine: AsyncEngine) -> str:
-    """The engine's PostgreSQL URL in the form asyncpg.connect takes (for LISTEN)."""
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+def asyncpg_connect_args(engine: AsyncEngine) -> dict[str, Any]:
+    """asyncpg.connect's arguments for the engine's own server (for LISTEN): as the
+    dialect reads the URL, so a multi-host URL (`?host=a:5432&host=b:5432`) and
+    `target_session_attrs` reach the same primary the engine's connections do."""
+    _, args = engine.dialect.create_connect_args(engine.url)
+    return {k: v for k, v in args.items() if k not in _SQLALCHEMY_ONLY_ARGS}
+
+
+# Options of SQLAlchemy's asyncpg dialect itself, not of asyncpg.connect.
+_SQLALCHEMY_ONLY_ARGS = {"prepared_statement_cache_size", "prepared_statement_name_func"}
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
