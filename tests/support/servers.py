@@ -81,10 +81,81 @@ class PostgresServer(ServiceServer):
             await conn.close()
 
 
-def _services(action: str, name: str) -> str:
+def _services(action: str, name: str, *args: str) -> str:
     done = subprocess.run(
-        [str(SERVICES), action, name], capture_output=True, text=True, check=False
+        [str(SERVICES), action, name, *args], capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
-        raise RuntimeError(f"scripts/services {action} {name} failed:\n{done.stderr}")
+        raise RuntimeError(f"scripts/services {action} {name} {args} failed:\n{done.stderr}")
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+
+@dataclass
+class PostgresPair:
+    """A primary and its synchronous streaming standby (`scripts/services start
+    postgres-replica`), new for each test: a failover ends the pair."""
+
+    url: str  # both hosts, target_session_attrs=read-write
+
+    @classmethod
+    def start(cls) -> PostgresPair:
+        return cls(_services("start", "postgres-replica"))
+
+    def kill_primary(self) -> None:
+        _services("kill", "postgres-replica")
+
+    def promote_standby(self) -> None:
+        _services("promote", "postgres-replica")
+
+    def stop(self) -> None:
+        _services("stop", "postgres-replica")
+
+
+@dataclass
+class RabbitCluster:
+    """Three RabbitMQ nodes in one cluster (`scripts/services start rabbitmq-cluster`),
+    new for each test."""
+
+    url: str  # amqp://…@node1,node2,node3/
+
+    @classmethod
+    def start(cls) -> RabbitCluster:
+        return cls(_services("start", "rabbitmq-cluster"))
+
+    def leader(self, queue: str) -> int:
+        """The number (1-3) of the node leading quorum queue `queue`."""
+        return int(_services("leader", "rabbitmq-cluster", queue))
+
+    def kill(self, node: int) -> None:
+        _services("kill", "rabbitmq-cluster", str(node))
+
+    def revive(self, node: int) -> None:
+        _services("revive", "rabbitmq-cluster", str(node))
+
+    def stop(self) -> None:
+        _services("stop", "rabbitmq-cluster")
+
+
+@dataclass
+class KafkaCluster:
+    """Three KRaft nodes, each broker and controller (`scripts/services start
+    kafka-cluster`), new for each test."""
+
+    url: str  # kafka://node1,node2,node3
+
+    @classmethod
+    def start(cls) -> KafkaCluster:
+        return cls(_services("start", "kafka-cluster"))
+
+    def leader(self, topic: str) -> int:
+        """The node (1-3) leading partition 0 of `topic`."""
+        return int(_services("leader", "kafka-cluster", topic))
+
+    def kill(self, node: int) -> None:
+        _services("kill", "kafka-cluster", str(node))
+
+    def revive(self, node: int) -> None:
+        _services("revive", "kafka-cluster", str(node))
+
+    def stop(self) -> None:
+        _services("stop", "kafka-cluster")
