@@ -3,7 +3,9 @@ are its own (regmail_*), and a database migrated before that upgrades with nothi
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,9 @@ from tests.support.processes import regmail_cli
 from tests.support.service import make_settings, running_service
 
 LEGACY = Path(__file__).resolve().parents[1] / "data" / "legacy-0006"
+DUMPED_AT = datetime(2026, 12, 2, 5, 8, 19)  # UTC, just after the last row was written
+# A time in the dumps: '2026-12-02 05:08:13.939534' (SQLite), with '+00' (PostgreSQL).
+TIMESTAMP = re.compile(r"'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(\+00)?'")
 # An application's own schema, with names regmail used to take, and its Alembic history
 # (at a revision id regmail's first migration also has).
 APPLICATION = [
@@ -87,13 +92,25 @@ def _drift(conn: Connection) -> list[Any]:
 async def _load_legacy(database_url: str) -> None:
     if database_url.startswith("sqlite"):
         with sqlite3.connect(database_url.split("///", 1)[1]) as db:
-            db.executescript((LEGACY / "sqlite.sql").read_text())
+            db.executescript(_as_if_written_now((LEGACY / "sqlite.sql").read_text()))
         return
     conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
     try:
-        await conn.execute((LEGACY / "postgres.sql").read_text())
+        await conn.execute(_as_if_written_now((LEGACY / "postgres.sql").read_text()))
     finally:
         await conn.close()
+
+
+def _as_if_written_now(dump: str) -> str:
+    """The dump with every time moved forward by its age: its activation links expire a
+    day after they were issued, and a dump older than that would test expiry instead."""
+    age = datetime.now(UTC).replace(tzinfo=None) - DUMPED_AT
+
+    def moved(match: re.Match[str]) -> str:
+        then = datetime.fromisoformat(match.group(1))
+        return f"'{(then + age).isoformat(sep=' ')}{match.group(2) or ''}'"
+
+    return TIMESTAMP.sub(moved, dump)
 
 
 async def test_a_database_from_before_the_prefix_upgrades_with_nothing_lost(
