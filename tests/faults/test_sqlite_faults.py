@@ -22,7 +22,9 @@ async def test_locked_database_is_a_clean_503_then_works(tmp_path: Path) -> None
     settings = make_settings(tmp_path)
     async with running_service(settings, worker=False) as svc:
         await svc.register("before@example.com")
-        other = sqlite3.connect(tmp_path / "regmail.db", isolation_level=None)
+        # Patient as a program would be: the service may be writing (slowly, on a busy
+        # machine) when it asks for the lock.
+        other = sqlite3.connect(tmp_path / "regmail.db", isolation_level=None, timeout=30)
         other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
         try:
             started = time.monotonic()
