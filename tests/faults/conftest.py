@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.faults import report
-from tests.support.servers import KafkaCluster, PostgresPair, RabbitCluster
+from tests.support.servers import Cluster, PostgresPair
 
 
 @pytest.fixture
@@ -30,19 +30,19 @@ def postgres_pair() -> Iterator[PostgresPair]:
 
 
 @pytest.fixture
-def rabbitmq_cluster() -> Iterator[RabbitCluster]:
+def rabbitmq_cluster() -> Iterator[Cluster]:
     """Three RabbitMQ nodes in one cluster, for this test alone."""
-    cluster = RabbitCluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from _cluster("rabbitmq-cluster")
 
 
 @pytest.fixture
-def kafka_cluster() -> Iterator[KafkaCluster]:
+def kafka_cluster() -> Iterator[Cluster]:
     """Three Kafka brokers (RF 3, min.insync.replicas=2), for this test alone."""
-    cluster = KafkaCluster.start()
+    yield from _cluster("kafka-cluster")
+
+
+def _cluster(service: str) -> Iterator[Cluster]:
+    cluster = Cluster.start(service)
     try:
         yield cluster
     finally:

@@ -112,50 +112,26 @@ class PostgresPair:
 
 
 @dataclass
-class RabbitCluster:
-    """Three RabbitMQ nodes in one cluster (`scripts/services start rabbitmq-cluster`),
-    new for each test."""
+class Cluster:
+    """Three nodes of one server in a cluster (`scripts/services start rabbitmq-cluster`
+    or `kafka-cluster`), new for each test; nodes are numbered 1-3."""
 
-    url: str  # amqp://…@node1,node2,node3/
-
-    @classmethod
-    def start(cls) -> RabbitCluster:
-        return cls(_services("start", "rabbitmq-cluster"))
-
-    def leader(self, queue: str) -> int:
-        """The number (1-3) of the node leading quorum queue `queue`."""
-        return int(_services("leader", "rabbitmq-cluster", queue))
-
-    def kill(self, node: int) -> None:
-        _services("kill", "rabbitmq-cluster", str(node))
-
-    def revive(self, node: int) -> None:
-        _services("revive", "rabbitmq-cluster", str(node))
-
-    def stop(self) -> None:
-        _services("stop", "rabbitmq-cluster")
-
-
-@dataclass
-class KafkaCluster:
-    """Three KRaft nodes, each broker and controller (`scripts/services start
-    kafka-cluster`), new for each test."""
-
-    url: str  # kafka://node1,node2,node3
+    service: str
+    url: str  # every node's address
 
     @classmethod
-    def start(cls) -> KafkaCluster:
-        return cls(_services("start", "kafka-cluster"))
+    def start(cls, service: str) -> Cluster:
+        return cls(service, _services("start", service))
 
-    def leader(self, topic: str) -> int:
-        """The node (1-3) leading partition 0 of `topic`."""
-        return int(_services("leader", "kafka-cluster", topic))
+    def leader(self, name: str) -> int:
+        """The node leading quorum queue `name` (RabbitMQ) or topic `name`'s partition 0."""
+        return int(_services("leader", self.service, name))
 
     def kill(self, node: int) -> None:
-        _services("kill", "kafka-cluster", str(node))
+        _services("kill", self.service, str(node))
 
     def revive(self, node: int) -> None:
-        _services("revive", "kafka-cluster", str(node))
+        _services("revive", self.service, str(node))
 
     def stop(self) -> None:
-        _services("stop", "kafka-cluster")
+        _services("stop", self.service)

@@ -58,6 +58,18 @@ class _NodesConnection(aio_pika.RobustConnection):
         return ",".join(str(node.with_password("******")) for node in self.NODES)
 
 
+async def connect_first(url: str, timeout: float) -> aio_pika.abc.AbstractConnection:  # noqa: ASYNC109
+    """A plain connection to the first node, in order, that answers."""
+    last: Exception | None = None
+    for node in amqp_nodes(url):
+        try:
+            return await aio_pika.connect(node, timeout=timeout)
+        except (aio_pika.exceptions.AMQPConnectionError, OSError, TimeoutError) as error:
+            last = error
+    assert last is not None
+    raise last
+
+
 async def connect_nodes(url: str, timeout: float) -> aio_pika.abc.AbstractRobustConnection:  # noqa: ASYNC109
     """A robust connection to the first node that answers, moving on to the next node
     whenever it must reconnect. The first connection tries each node once."""

@@ -23,23 +23,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import aio_pika
 import structlog
 from aio_pika.abc import (
     AbstractChannel,
+    AbstractConnection,
     AbstractExchange,
     AbstractIncomingMessage,
     AbstractRobustConnection,
 )
 
 from regmail.brokers import wire
-from regmail.brokers.amqp_nodes import connect_nodes
+from regmail.brokers.amqp_nodes import connect_first, connect_nodes
 from regmail.brokers.base import Handler, Message, ProbeFailed
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class RabbitBroker:
@@ -65,17 +68,16 @@ class RabbitBroker:
         self._failed_delay = failed_delay
         self._events_exchange = events_exchange  # a topic exchange, when events go here
         self._quorum_size = quorum_size
-        self._events: AbstractExchange | None = None
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractRobustConnection | None = None  # the consumer's
         self._connect_lock = asyncio.Lock()
-        self._publish_channel: AbstractChannel | None = None
-        self._publish_exchange: AbstractExchange | None = None
+        self._publishing: _Publishing | None = None
+        self._publish_lock = asyncio.Lock()
 
     async def _connect(self) -> AbstractRobustConnection:
+        """The consumer's connection: robust, it reconnects by itself (to the next node of
+        a cluster) and restores its channel, queues and consumer."""
         async with self._connect_lock:
             if self._connection is None:
-                # A robust connection reconnects by itself (to the next node of a
-                # cluster) and restores its channels, queues and consumers.
                 self._connection = await connect_nodes(self._url, timeout=10)
             return self._connection
 
@@ -115,47 +117,66 @@ class RabbitBroker:
             await rung.bind(exchange, f"retry.{_label(step)}")
         return exchange
 
-    async def _publisher(self) -> AbstractExchange:
-        connection = await self._connect()
-        async with self._connect_lock:
-            if (
-                self._publish_exchange is None
-                or self._publish_channel is None
-                or (self._publish_channel.is_closed)
-            ):
-                # Confirms on; an unroutable message raises instead of vanishing.
-                self._publish_channel = await connection.channel(
-                    publisher_confirms=True, on_return_raises=True
+    async def _publisher(self) -> _Publishing:
+        """The publishing connection, made when there is none. It is plain, not robust:
+        dropped on any failure (`_publishing_failed`), made anew by the next publish, on
+        the first node that answers. Restoring a channel while its connection moves to
+        another node is where a robust connection can wedge a publisher for good."""
+        async with self._publish_lock:
+            if self._publishing is None or self._publishing.connection.is_closed:
+                self._publishing = await self._open_publishing()
+            return self._publishing
+
+    async def _open_publishing(self) -> _Publishing:
+        connection = await connect_first(self._url, timeout=10)
+        try:
+            # Confirms on; an unroutable message raises instead of vanishing.
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            exchange = await self._declare(channel)
+            events = None
+            if self._events_exchange is not None:
+                events = await channel.declare_exchange(
+                    self._events_exchange, aio_pika.ExchangeType.TOPIC, durable=True
                 )
-                self._publish_exchange = await self._declare(self._publish_channel)
-                self._events = None
-                if self._events_exchange is not None:
-                    self._events = await self._publish_channel.declare_exchange(
-                        self._events_exchange, aio_pika.ExchangeType.TOPIC, durable=True
-                    )
-            return self._publish_exchange
+        except BaseException:
+            await connection.close()
+            raise
+        return _Publishing(connection, exchange, events)
+
+    async def _publishing_failed(self, publishing: _Publishing) -> None:
+        """Drop the connection that failed (not a newer one another task made)."""
+        if self._publishing is publishing:
+            self._publishing = None
+        with contextlib.suppress(Exception):
+            await publishing.connection.close()
 
     async def publish(self, messages: Sequence[Message]) -> None:
-        exchange = await self._publisher()
-        await asyncio.gather(*(_send(exchange, "mail", m, wire.headers(m)) for m in messages))
+        publishing = await self._publisher()
+        exchange = publishing.exchange
+        try:
+            await asyncio.gather(*(_send(exchange, "mail", m, wire.headers(m)) for m in messages))
+        except BaseException:
+            await self._publishing_failed(publishing)
+            raise
 
     async def publish_event(self, event_type: str, key: str, event_id: str, body: bytes) -> None:
         """To the topic exchange, routing key = event type, persistent, confirmed. Not
         mandatory: an event nobody has bound a queue for is nobody's to keep."""
-        await self._publisher()
-        if self._events is None:
+        publishing = await self._publisher()
+        if publishing.events is None:
             raise RuntimeError("REGMAIL_EVENTS_TO_BROKER is off")
-        await self._events.publish(
-            aio_pika.Message(
-                body,
-                message_id=event_id,
-                content_type="application/json",
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                headers={"account-id": key},
-            ),
-            event_type,
-            mandatory=False,
+        message = aio_pika.Message(
+            body,
+            message_id=event_id,
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            headers={"account-id": key},
         )
+        try:
+            await publishing.events.publish(message, event_type, mandatory=False)
+        except BaseException:
+            await self._publishing_failed(publishing)
+            raise
 
     async def consume(self, handler: Handler, concurrency: int, stop: asyncio.Event) -> None:
         connection = await self._connect()
@@ -208,27 +229,36 @@ class RabbitBroker:
         await self._publisher()  # declares the topology
 
     async def ready(self) -> bool:
-        """A channel opened and closed on the shared connection (opened if needed)."""
+        """A channel opened and closed on the publishing connection (made if needed)."""
         try:
-            connection = await self._connect()
-            channel = await connection.channel()
-            await channel.close()
-        except (aio_pika.exceptions.AMQPError, OSError, RuntimeError):
+            await self._on_publishing_connection(_opened)
+        except (aio_pika.exceptions.AMQPError, OSError, RuntimeError, TimeoutError):
             return False
         return True
 
     async def backlog(self) -> int | None:
-        connection = await self._connect()
-        channel = await connection.channel()
-        try:
+        async def depth(channel: AbstractChannel) -> int | None:
             queue = await channel.declare_queue(f"{self._prefix}.mail", passive=True)
             return queue.declaration_result.message_count
+
+        return await self._on_publishing_connection(depth)
+
+    async def _on_publishing_connection(self, use: Callable[[AbstractChannel], Awaitable[T]]) -> T:
+        """`use` a channel of its own on the publishing connection, then close it."""
+        publishing = await self._publisher()
+        try:
+            channel = await publishing.connection.channel()
+        except BaseException:
+            await self._publishing_failed(publishing)
+            raise
+        try:
+            return await use(channel)
         finally:
             await channel.close()
 
     async def probe(self) -> str:
         name = f"{self._prefix}.mail"
-        connection = await connect_nodes(self._url, timeout=5)
+        connection = await connect_first(self._url, timeout=5)
         async with connection:
             channel = await connection.channel()
             try:
@@ -240,10 +270,18 @@ class RabbitBroker:
             return f"connected; queue {name} holds {depth} messages"
 
     async def close(self) -> None:
+        if self._publishing is not None:
+            await self._publishing_failed(self._publishing)
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
-            self._publish_channel = self._publish_exchange = self._events = None
+
+
+@dataclass(frozen=True)
+class _Publishing:
+    connection: AbstractConnection
+    exchange: AbstractExchange  # the work exchange, on a channel with confirms
+    events: AbstractExchange | None  # the events' topic exchange, when events go here
 
 
 class _Delivered:
@@ -294,6 +332,10 @@ async def _send(
         routing_key,
         mandatory=True,
     )
+
+
+async def _opened(channel: AbstractChannel) -> None:
+    """Nothing: the channel opened, which is what readiness asks."""
 
 
 def _label(step: float) -> str:
