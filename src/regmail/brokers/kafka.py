@@ -46,7 +46,6 @@ class KafkaConfig:
     replication: int
     retry_steps: Sequence[float]
     min_insync_replicas: int | None = None  # of the topics it creates; None: the brokers'
-
     client_options: dict[str, Any] = field(default_factory=dict)  # TLS / SASL
     failed_delay: float = 60.0  # a message whose handler or settle raised waits this long
     events_topic: str | None = None  # account events for other services, when they go here
