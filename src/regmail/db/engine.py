@@ -26,13 +26,10 @@ def _postgres_errors() -> tuple[type[Exception], ...]:
     except ImportError:  # no PostgreSQL driver: none of its errors can happen
         return ()
     # InterfaceError: a connection closed under the driver (the rate limits use it raw).
-    # TargetServerAttributeNotMatched: every host of a multi-host URL up, none writable
-    # (a failover before its promotion).
-    return (
-        asyncpg.PostgresError,
-        asyncpg.InterfaceError,
-        asyncpg.exceptions.TargetServerAttributeNotMatched,
-    )
+    # InternalClientError: a connection left mid-operation when its server died ("cannot
+    # switch to state"), or every host of a multi-host URL up and none writable (a
+    # failover before its promotion: TargetServerAttributeNotMatched).
+    return (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 DATABASE_ERRORS: tuple[type[Exception], ...] = (

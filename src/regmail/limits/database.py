@@ -46,7 +46,13 @@ class DatabaseCounters:
         async with self._engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None
-            row = await driver.fetchrow(UPSERT, key, window, expires_at)
+            try:
+                row = await driver.fetchrow(UPSERT, key, window, expires_at)
+            except BaseException:
+                # SQLAlchemy never saw this call fail: left in the pool, a connection cut
+                # mid-statement would fail the next request with it too.
+                await conn.invalidate()
+                raise
         return Count(window, row["hits"], row["previous"])
 
 
