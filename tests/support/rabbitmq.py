@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from regmail.brokers.amqp_nodes import connect_nodes
+from regmail.brokers.amqp_nodes import connect_first
 
 
 def unique_prefix() -> str:
@@ -13,7 +13,7 @@ def unique_prefix() -> str:
 
 
 async def delete_topology(url: str, prefix: str, steps: Sequence[float]) -> None:
-    connection = await connect_nodes(url, timeout=10)  # a cluster's URL too
+    connection = await connect_first(url, timeout=10)  # a cluster's URL too
     async with connection:
         channel = await connection.channel()
         names = [f"{prefix}.mail", f"{prefix}.dead", *(f"{prefix}.retry.{s:g}s" for s in steps)]
@@ -23,7 +23,7 @@ async def delete_topology(url: str, prefix: str, steps: Sequence[float]) -> None
 
 
 async def queue_depth(url: str, name: str) -> int:
-    connection = await connect_nodes(url, timeout=10)  # a cluster's URL too
+    connection = await connect_first(url, timeout=10)  # a cluster's URL too
     async with connection:
         channel = await connection.channel()
         queue = await channel.declare_queue(name, passive=True)

@@ -5,18 +5,22 @@ and Kafka's address lists do). aio-pika connects to one host; its robust connect
 reconnects, and restores channels, queues and consumers, but always to that host. Here
 each attempt to (re)connect goes to the next node, round robin, as the RabbitMQ Java
 client's address list does: when a node is lost, the connection recovers on another
-within a reconnect interval, and a restarted node is found again in its turn.
+within a reconnect interval, and a restarted node is found again in its turn. A plain
+connection (`connect_first`) takes the first node that answers.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 import aio_pika
 from yarl import URL
 
 RECONNECT_SECONDS = 1.0  # between attempts, each to the next node
+T = TypeVar("T")
 
 
 def amqp_nodes(url: str) -> list[str]:
@@ -59,32 +63,38 @@ class _NodesConnection(aio_pika.RobustConnection):
 
 
 async def connect_first(url: str, timeout: float) -> aio_pika.abc.AbstractConnection:  # noqa: ASYNC109
-    """A plain connection to the first node, in order, that answers."""
-    last: Exception | None = None
-    for node in amqp_nodes(url):
-        try:
-            return await aio_pika.connect(node, timeout=timeout)
-        except (aio_pika.exceptions.AMQPConnectionError, OSError, TimeoutError) as error:
-            last = error
-    assert last is not None
-    raise last
+    """A plain connection to the first node, in order, that answers (for publishing:
+    dropped on failure, made again, brokers/rabbitmq.py)."""
+    nodes = amqp_nodes(url)
+    return await _first_answering([partial(aio_pika.connect, n, timeout=timeout) for n in nodes])
 
 
 async def connect_nodes(url: str, timeout: float) -> aio_pika.abc.AbstractRobustConnection:  # noqa: ASYNC109
     """A robust connection to the first node that answers, moving on to the next node
     whenever it must reconnect. The first connection tries each node once."""
     nodes = tuple(URL(node) for node in amqp_nodes(url))
-    last: Exception | None = None
+    attempts = []
     for first in range(len(nodes)):
         order = nodes[first:] + nodes[:first]
         connection_class = type("NodesConnection", (_NodesConnection,), {"NODES": order})
-        try:
-            return await aio_pika.connect_robust(
+        attempts.append(
+            partial(
+                aio_pika.connect_robust,
                 str(order[0]),
                 timeout=timeout,
                 reconnect_interval=RECONNECT_SECONDS,
                 connection_class=connection_class,
             )
+        )
+    return await _first_answering(attempts)
+
+
+async def _first_answering(attempts: Sequence[Callable[[], Awaitable[T]]]) -> T:
+    """The first attempt that connects, in order; else the last one's error."""
+    last: Exception | None = None
+    for attempt in attempts:
+        try:
+            return await attempt()
         except (aio_pika.exceptions.AMQPConnectionError, OSError, TimeoutError) as error:
             last = error
     assert last is not None
