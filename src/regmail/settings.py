@@ -367,6 +367,14 @@ class Settings(BaseSettings):
     hash_threads: int = Field(
         0, ge=0, description="Threads hashing passwords; 0 means one per CPU core."
     )
+    hash_thread_nice: int = Field(
+        5,
+        ge=0,
+        le=19,
+        description="How much lower than the rest of the process the hashing threads are "
+        "scheduled (Linux nice, per thread; 0: the same). Hashing is throughput work, so "
+        "the event loop (answers, the relay, /healthz) runs first when the cores are busy.",
+    )
     mails_per_address_per_hour: int = Field(
         5, ge=1, description="At most this many mails to one address per hour (resends included)."
     )

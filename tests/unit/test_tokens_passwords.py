@@ -1,5 +1,8 @@
 import hashlib
+import os
 import re
+import sys
+import threading
 
 import pytest
 
@@ -98,3 +101,21 @@ async def test_hash_is_argon2id_with_configured_parameters() -> None:
         hashing.close()
     # OWASP: m=19 MiB, t=2, p=1 by default.
     assert encoded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+async def test_hashing_threads_run_below_the_event_loop_and_leave_it_as_it_was() -> None:
+    settings = Settings(_env_file=None, hash_thread_nice=5)  # type: ignore[call-arg]
+    hashing = PasswordHashing(settings)
+    loop_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    try:
+        await hashing.hash("correct horse battery")  # the pool's thread exists from here on
+        [thread_nice] = {
+            os.getpriority(os.PRIO_PROCESS, thread.native_id or 0)
+            for thread in threading.enumerate()
+            if thread.name.startswith("argon2")
+        }
+    finally:
+        hashing.close()
+    assert thread_nice == min(loop_nice + 5, 19)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == loop_nice

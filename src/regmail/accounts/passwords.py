@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import secrets
+import sys
+import threading
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -66,6 +69,20 @@ def check_new_password(password: str, min_length: int, address: str | None = Non
     return normalized
 
 
+def lower_priority(nice: int) -> None:
+    """Schedule the calling thread `nice` steps below the rest of the process.
+
+    On Linux a thread's nice value is its own (setpriority(2) on its thread id); elsewhere
+    the same call would lower the whole process, so it is left alone.
+    """
+    if nice and sys.platform == "linux":
+        os.setpriority(
+            os.PRIO_PROCESS,
+            threading.get_native_id(),
+            min(os.getpriority(os.PRIO_PROCESS, 0) + nice, 19),
+        )
+
+
 class PasswordHashing:
     """argon2id in a thread pool bounded to the core count.
 
@@ -81,7 +98,10 @@ class PasswordHashing:
             type=Type.ID,
         )
         self._pool = ThreadPoolExecutor(
-            max_workers=settings.hash_thread_count, thread_name_prefix="argon2"
+            max_workers=settings.hash_thread_count,
+            thread_name_prefix="argon2",
+            initializer=lower_priority,
+            initargs=(settings.hash_thread_nice,),
         )
         self._dummy: str | None = None
 
