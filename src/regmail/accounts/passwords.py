@@ -13,6 +13,7 @@ the account's own address.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import os
 import secrets
@@ -73,14 +74,17 @@ def lower_priority(nice: int) -> None:
     """Schedule the calling thread `nice` steps below the rest of the process.
 
     On Linux a thread's nice value is its own (setpriority(2) on its thread id); elsewhere
-    the same call would lower the whole process, so it is left alone.
+    the same call would lower the whole process, so it is left alone. A refusal (a
+    sandbox's seccomp policy) leaves the thread as it was: an initializer that raised
+    would break the pool, and every sign-up with it.
     """
     if nice and sys.platform == "linux":
-        os.setpriority(
-            os.PRIO_PROCESS,
-            threading.get_native_id(),
-            min(os.getpriority(os.PRIO_PROCESS, 0) + nice, 19),
-        )
+        with contextlib.suppress(OSError):
+            os.setpriority(
+                os.PRIO_PROCESS,
+                threading.get_native_id(),
+                min(os.getpriority(os.PRIO_PROCESS, 0) + nice, 19),
+            )
 
 
 class PasswordHashing:
