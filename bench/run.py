@@ -66,7 +66,7 @@ E2E_SHARE = 0.4
 # one mail at a time; a regmail worker keeps more in flight than it has connections (two
 # ride one connection with PIPELINING, the others are being claimed or recorded).
 CONNECTIONS = 50
-IN_FLIGHT_PER_CONNECTION = 4
+IN_FLIGHT_PER_CONNECTION = 8
 ROUND_TRIP = 0.020  # between worker and provider in the pipelining scenario
 # Each peer as its docs recommend, tried against the alternatives on this machine: Celery's
 # default prefork pool, a process per core (faster here than --pool threads with 50 threads
@@ -215,7 +215,7 @@ class Bench:
 
     def delivery(self, servers: dict[str, ServiceServer | PostgresServer]) -> dict[str, Any]:
         self.sink.start()
-        count = 2000 if self.quick else 20000
+        count = 5000 if self.quick else 20000
         rates: dict[str, float] = {}
         relay: dict[str, float] = {}
         worker: dict[str, float] = {}

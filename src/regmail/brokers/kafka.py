@@ -34,6 +34,11 @@ log = structlog.get_logger(__name__)
 READY = "x-regmail-ready-ms"  # when a retry topic's delay has passed (epoch ms)
 TOPIC_ALREADY_EXISTS = 36
 SEND_RETRY_SECONDS = 1.0
+# Finished offsets are committed at most this often while consuming (and always on a
+# rebalance and at stop). A commit is a round trip the fetch loop waits for; committing
+# after every wake cost more than the sends. A worker killed in between leaves at most
+# this much handled-but-uncommitted work, which its successor finds recorded and acks.
+COMMIT_INTERVAL_SECONDS = 0.1
 REVOKE_DRAIN_SECONDS = 60.0
 
 
@@ -276,6 +281,7 @@ class _ConsumerRun(ConsumerRebalanceListener):  # type: ignore[misc]
         self._paused: dict[TopicPartition, float] = {}  # partition → when its head is due
         self._chains: dict[str, asyncio.Task[None]] = {}  # key → its last message's task
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._next_commit = 0.0  # monotonic: offsets done before it wait for the next round
         self._retry_topics = set(broker.topics[1:-1])
         c = broker._config
         self._consumer = AIOKafkaConsumer(
@@ -316,7 +322,8 @@ class _ConsumerRun(ConsumerRebalanceListener):  # type: ignore[misc]
                 )
                 for partition, records in batches.items():
                     self._dispatch(partition, records)
-            await self._commit(list(self._offsets))
+            if time.monotonic() >= self._next_commit:
+                await self._commit(list(self._offsets))
 
     def _resume_due(self) -> None:
         now = time.time()
@@ -385,6 +392,7 @@ class _ConsumerRun(ConsumerRebalanceListener):  # type: ignore[misc]
                 offsets.committable = None
         if not ready:
             return
+        self._next_commit = time.monotonic() + COMMIT_INTERVAL_SECONDS
         try:
             await self._consumer.commit(ready)
         except KafkaError as error:  # a rebalance under way, say: commit again next round
