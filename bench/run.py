@@ -215,7 +215,7 @@ class Bench:
 
     def delivery(self, servers: dict[str, ServiceServer | PostgresServer]) -> dict[str, Any]:
         self.sink.start()
-        count = 5000 if self.quick else 20000
+        count = 10000 if self.quick else 20000
         rates: dict[str, float] = {}
         relay: dict[str, float] = {}
         worker: dict[str, float] = {}
