@@ -137,6 +137,12 @@ async def test_without_pipelining_each_command_waits_for_its_reply() -> None:
 def test_the_body_is_dot_stuffed_with_crlf_line_ends() -> None:
     assert data_block(b".hidden\n..two\r\nlast") == b"..hidden\r\n...two\r\nlast\r\n.\r\n"
     assert data_block(b"ends well\r\n") == b"ends well\r\n.\r\n"
+    # Already CRLF throughout (as rendered): only the dots that start lines change.
+    assert data_block(b"a\r\n.b\r\n.\r\nc") == b"a\r\n..b\r\n..\r\nc\r\n.\r\n"
+    assert data_block(b"a\r\nb\r\n") == b"a\r\nb\r\n.\r\n"
+    # One lone CR or LF among CRLFs is enough to rewrite them all.
+    assert data_block(b"a\r\nb\rc\r\n.d") == b"a\r\nb\r\nc\r\n..d\r\n.\r\n"
+    assert data_block(b"a\r\nb\n") == b"a\r\nb\r\n.\r\n"
 
 
 ENVELOPE = b"MAIL FROM:<a@example.com>\r\nRCPT TO:<%s@example.com>\r\nDATA\r\n"

@@ -34,11 +34,20 @@ _LONE_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 def data_block(message: bytes) -> bytes:
-    """The message as DATA sends it: CRLF line ends, leading dots doubled, the final dot."""
-    message = _LONE_LINE_END.sub(b"\r\n", message)
+    """The message as DATA sends it: CRLF line ends, leading dots doubled, the final dot.
+
+    The renderer's messages already end their lines in CRLF and rarely start one with a
+    dot: counting (in C) finds that out for a fraction of what rewriting every line with
+    the regular expressions costs, which was 7 % of a worker's CPU a mail.
+    """
+    crlf = message.count(b"\r\n")
+    if message.count(b"\n") != crlf or message.count(b"\r") != crlf:
+        message = _LONE_LINE_END.sub(b"\r\n", message)
     if not message.endswith(b"\r\n"):
         message += b"\r\n"
-    return _LINE_START_DOT.sub(b"..", message) + b".\r\n"
+    if message.startswith(b".") or b"\n." in message:
+        message = _LINE_START_DOT.sub(b"..", message)
+    return message + b".\r\n"
 
 
 def encrypted(client: aiosmtplib.SMTP) -> bool:
