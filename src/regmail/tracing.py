@@ -52,6 +52,13 @@ def shutdown_tracing() -> None:
         _provider.shutdown()
 
 
+def traced() -> bool:
+    """Whether spans go anywhere: a tracer provider is set (regmail's own, or that of an
+    application regmail runs inside). Without one the per-mail spans are skipped: making
+    spans that go nowhere cost a worker some 8 % of its CPU a mail."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
 def current_traceparent() -> str:
     """The current span as a W3C traceparent, "" when nothing is traced."""
     carrier: dict[str, str] = {}

@@ -36,7 +36,7 @@ from regmail.mails.retry import RetryPolicy
 from regmail.mails.sealing import Sealer, SealError
 from regmail.mails.status import DeadReason, MailStatus
 from regmail.mails.suppressions import Suppressions
-from regmail.tracing import context_from, tracer
+from regmail.tracing import context_from, traced, tracer
 
 log = structlog.get_logger(__name__)
 
@@ -85,6 +85,8 @@ class Delivery:
         self._events = events
 
     async def handle(self, message: Message) -> Outcome:
+        if not traced():
+            return await self._deliver(message)
         parent = context_from(message.trace)
         with tracer.start_as_current_span(
             "deliver", context=parent, kind=SpanKind.CONSUMER

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from regmail.mail.replies import ProviderUnavailable
 from regmail.mail.session import NotSent, SmtpSession, encrypted
 from regmail.metrics import SMTP_CONNECTIONS, SMTP_SECONDS
 from regmail.smtp_url import SmtpTarget
-from regmail.tracing import tracer
+from regmail.tracing import traced, tracer
 
 
 class ClearTextRefused(aiosmtplib.SMTPException):
@@ -53,7 +54,12 @@ class SmtpPool:
 
     async def send(self, sender: str, recipient: str, data: bytes) -> str:
         """Send one message; returns the server's final reply or raises an SMTP error."""
-        with SMTP_SECONDS.time(), tracer.start_as_current_span("smtp send", kind=SpanKind.CLIENT):
+        span = (
+            tracer.start_as_current_span("smtp send", kind=SpanKind.CLIENT)
+            if traced()
+            else contextlib.nullcontext()
+        )
+        with SMTP_SECONDS.time(), span:
             while True:
                 connection = await self._connection()
                 try:
