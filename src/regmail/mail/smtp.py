@@ -72,8 +72,7 @@ class SmtpPool:
     async def _connection(self) -> _Connection:
         """A connection with room for one more mail, counted in."""
         while True:
-            self._drop_closed()
-            idle = self._idle()
+            idle, busy = self._scan()
             if idle is not None:
                 idle.in_flight += 1
                 if not await self._still_there(idle):
@@ -81,7 +80,6 @@ class SmtpPool:
                 return idle
             if len(self._open) + self._connecting < self._size:
                 return await self._new_connection()
-            busy = next((c for c in self._open if c.has_room()), None)
             if busy is not None:
                 busy.in_flight += 1
                 return busy
@@ -93,18 +91,31 @@ class SmtpPool:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
 
-    def _drop_closed(self) -> None:
-        """Forget connections the server closed while no mail was on them: they would
-        hold their places in the pool forever, and a full pool of them, every mail."""
-        for connection in [c for c in self._open if c.in_flight == 0 and not c.has_room()]:
-            self._open.remove(connection)
-            connection.session.close()
-            SMTP_CONNECTIONS.dec()
+    def _scan(self) -> tuple[_Connection | None, _Connection | None]:
+        """One pass over the pool (once a mail): forget the connections the server closed
+        while no mail was on them (they would hold their places in the pool forever, and a
+        full pool of them, every mail), and find the idle connection used last (warm, the
+        least likely to have been dropped) and a busy one with room."""
+        idle: _Connection | None = None
+        busy: _Connection | None = None
+        closed: list[_Connection] = []
+        for connection in self._open:
+            room = connection.has_room()
+            if connection.in_flight == 0:
+                if not room:
+                    closed.append(connection)
+                elif idle is None or connection.last_used > idle.last_used:
+                    idle = connection
+            elif room and busy is None:
+                busy = connection
+        for connection in closed:
+            self._drop(connection)
+        return idle, busy
 
-    def _idle(self) -> _Connection | None:
-        """The idle connection used last: warm, the least likely to have been dropped."""
-        idle = [c for c in self._open if c.in_flight == 0 and c.has_room()]
-        return max(idle, key=lambda c: c.last_used) if idle else None
+    def _drop(self, connection: _Connection) -> None:
+        self._open.remove(connection)
+        connection.session.close()
+        SMTP_CONNECTIONS.dec()
 
     async def _still_there(self, connection: _Connection) -> bool:
         """Servers drop idle clients; a NOOP finds out before a mail is at stake."""
@@ -140,7 +151,8 @@ class SmtpPool:
         """One mail less on it; a broken connection goes once no mail is on it."""
         connection.in_flight -= 1
         connection.last_used = time.monotonic()
-        self._drop_closed()
+        if connection.in_flight == 0 and not connection.has_room():
+            self._drop(connection)  # others closed while idle go at the next look (_scan)
         self._wake()
 
     def _wake(self) -> None:
