@@ -65,6 +65,13 @@ def test_headers_and_envelope() -> None:
     assert b"\r\n" in rendered.data and b"\n\n" not in rendered.data.replace(b"\r\n", b"")
 
 
+def test_the_date_header_is_now_in_local_time() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    date = parse(renderer.render(mail()).data)["Date"].datetime
+    assert before <= date <= datetime.now(UTC)
+    assert date.utcoffset() == datetime.now().astimezone().utcoffset()
+
+
 @pytest.mark.parametrize("locale", ["en", "zh-CN"])
 def test_already_registered_mail(locale: str) -> None:
     rendered = renderer.render(mail("already_registered", locale))

@@ -9,6 +9,7 @@ start instead of failing mails.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,7 +104,7 @@ class Renderer:
             ("From", self._from),
             ("To", mail.recipient),
             ("Subject", _encoded_subject(context["subject"])),
-            ("Date", format_datetime(datetime.now().astimezone())),
+            ("Date", _date_now(int(time.time()))),
             ("Message-ID", self.message_id(mail.id)),
             ("Auto-Submitted", "auto-generated"),
         ]
@@ -138,6 +139,12 @@ def product_name_of(mail_from: str) -> str:
     """The display name of the From address, else its domain."""
     display_name, address = parseaddr(mail_from)
     return display_name or address.rpartition("@")[2]
+
+
+@lru_cache(maxsize=2)
+def _date_now(second: int) -> str:
+    """The Date header, local time, made once a second (a worker sends thousands)."""
+    return format_datetime(datetime.fromtimestamp(second).astimezone())
 
 
 @lru_cache(maxsize=1024)
