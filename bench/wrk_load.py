@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -14,13 +13,9 @@ from pathlib import Path
 LUA = Path(__file__).with_name("signups.lua")
 
 
-def available() -> bool:
-    return shutil.which("wrk") is not None
-
-
 def saturate(url: str, connections: int, seconds: float) -> dict[str, float]:
     """`connections` back-to-back sign-up loops for `seconds`: sign-ups/s, answers that were
-    not 2xx (each one a failed sign-up) and wrk's own CPU seconds a sign-up."""
+    not 2xx (each one a failed sign-up) and the CPU seconds wrk itself spent."""
     command = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s",
                "--timeout", "30s", "-s", str(LUA), url]  # fmt: skip
     with tempfile.TemporaryFile() as output:
@@ -38,5 +33,4 @@ def saturate(url: str, connections: int, seconds: float) -> dict[str, float]:
         "per_s": round((requests - failed) / (figures["duration_us"] / 1e6), 1),
         "failed": failed,
         "client_cpu_s": usage.ru_utime + usage.ru_stime,
-        "requests": requests,
     }
