@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind
 from regmail.brokers.base import Ack, Broker, Message, Outcome, RetryAt
 from regmail.clock import utcnow
 from regmail.metrics import PUBLISHED
-from regmail.tracing import context_from, current_traceparent, traced, tracer
+from regmail.tracing import current_traceparent, span
 
 log = structlog.get_logger(__name__)
 
@@ -30,14 +30,10 @@ async def run_relay(outbox: Broker, broker: Broker, concurrency: int, stop: asyn
     outage = {"logged": False}
 
     async def forward(message: Message) -> Outcome:
-        if not traced():  # the sign-up's traceparent travels on as it is
-            return await publish(message)
-        parent = context_from(message.trace)
-        with tracer.start_as_current_span(
-            "relay publish", context=parent, kind=SpanKind.PRODUCER
-        ) as span:
-            span.set_attribute("regmail.mail_id", message.mail_id)
-            return await publish(replace(message, trace=current_traceparent()))
+        with span("relay publish", SpanKind.PRODUCER, message.trace) as current:
+            current.set_attribute("regmail.mail_id", message.mail_id)
+            # Untraced here, the sign-up's traceparent travels on as it is.
+            return await publish(replace(message, trace=current_traceparent() or message.trace))
 
     async def publish(message: Message) -> Outcome:
         try:

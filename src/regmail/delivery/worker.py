@@ -36,7 +36,7 @@ from regmail.mails.retry import RetryPolicy
 from regmail.mails.sealing import Sealer, SealError
 from regmail.mails.status import DeadReason, MailStatus
 from regmail.mails.suppressions import Suppressions
-from regmail.tracing import context_from, traced, tracer
+from regmail.tracing import span
 
 log = structlog.get_logger(__name__)
 
@@ -85,16 +85,11 @@ class Delivery:
         self._events = events
 
     async def handle(self, message: Message) -> Outcome:
-        if not traced():
-            return await self._deliver(message)
-        parent = context_from(message.trace)
-        with tracer.start_as_current_span(
-            "deliver", context=parent, kind=SpanKind.CONSUMER
-        ) as span:
-            span.set_attribute("regmail.mail_id", message.mail_id)
-            span.set_attribute("regmail.delivery", message.delivery)
+        with span("deliver", SpanKind.CONSUMER, message.trace) as current:
+            current.set_attribute("regmail.mail_id", message.mail_id)
+            current.set_attribute("regmail.delivery", message.delivery)
             outcome = await self._deliver(message)
-            span.set_attribute("regmail.outcome", type(outcome).__name__)
+            current.set_attribute("regmail.outcome", type(outcome).__name__)
             return outcome
 
     async def _deliver(self, message: Message) -> Outcome:

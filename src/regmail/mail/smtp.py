@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
 
@@ -14,7 +13,7 @@ from regmail.mail.replies import ProviderUnavailable
 from regmail.mail.session import NotSent, SmtpSession, encrypted
 from regmail.metrics import SMTP_CONNECTIONS, SMTP_SECONDS
 from regmail.smtp_url import SmtpTarget
-from regmail.tracing import traced, tracer
+from regmail.tracing import span
 
 
 class ClearTextRefused(aiosmtplib.SMTPException):
@@ -32,6 +31,11 @@ class _Connection:
         depth = 2 if self.session.pipelining else 1  # mail/session.py: two at most
         usable = self.session.is_connected and not self.session.broken
         return usable and not self.checking and self.in_flight < depth
+
+    def closed_while_idle(self) -> bool:
+        """The server closed it while no mail was on it: it would hold its place in the
+        pool forever, and a full pool of such, every mail."""
+        return self.in_flight == 0 and not self.has_room()
 
 
 class SmtpPool:
@@ -54,12 +58,7 @@ class SmtpPool:
 
     async def send(self, sender: str, recipient: str, data: bytes) -> str:
         """Send one message; returns the server's final reply or raises an SMTP error."""
-        span = (
-            tracer.start_as_current_span("smtp send", kind=SpanKind.CLIENT)
-            if traced()
-            else contextlib.nullcontext()
-        )
-        with SMTP_SECONDS.time(), span:
+        with SMTP_SECONDS.time(), span("smtp send", SpanKind.CLIENT):
             while True:
                 connection = await self._connection()
                 try:
@@ -92,21 +91,19 @@ class SmtpPool:
                     self._waiters.remove(waiter)
 
     def _scan(self) -> tuple[_Connection | None, _Connection | None]:
-        """One pass over the pool (once a mail): forget the connections the server closed
-        while no mail was on them (they would hold their places in the pool forever, and a
-        full pool of them, every mail), and find the idle connection used last (warm, the
-        least likely to have been dropped) and a busy one with room."""
+        """One pass over the pool (once a mail): drop the connections closed while idle,
+        and find the idle connection used last (warm, the least likely to have been
+        dropped) and a busy one with room."""
         idle: _Connection | None = None
         busy: _Connection | None = None
         closed: list[_Connection] = []
         for connection in self._open:
-            room = connection.has_room()
-            if connection.in_flight == 0:
-                if not room:
-                    closed.append(connection)
-                elif idle is None or connection.last_used > idle.last_used:
+            if connection.closed_while_idle():
+                closed.append(connection)
+            elif connection.in_flight == 0:
+                if idle is None or connection.last_used > idle.last_used:
                     idle = connection
-            elif room and busy is None:
+            elif busy is None and connection.has_room():
                 busy = connection
         for connection in closed:
             self._drop(connection)
@@ -151,7 +148,7 @@ class SmtpPool:
         """One mail less on it; a broken connection goes once no mail is on it."""
         connection.in_flight -= 1
         connection.last_used = time.monotonic()
-        if connection.in_flight == 0 and not connection.has_room():
+        if connection.closed_while_idle():
             self._drop(connection)  # others closed while idle go at the next look (_scan)
         self._wake()
 
