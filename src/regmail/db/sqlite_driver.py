@@ -1,0 +1,101 @@
+"""SQLite through aiosqlite, one trip to its thread a statement.
+
+aiosqlite runs each call on the connection's own thread; SQLAlchemy's adapter makes four
+calls a statement (open a cursor, execute, fetch the rows, close it), each a wake-up of
+that thread and then of the event loop. A sign-up's transaction is ten statements, so 35
+wake-ups, and while argon2 keeps both cores busy each one is a context switch the API
+pays for (bench/README.md, "What moved"). Here the four run as one function on that
+thread; what SQLAlchemy reads afterwards (description, rowcount, lastrowid, the rows) is
+kept on the adapted cursor. Only the calls that run statements change: connections,
+transactions and errors are SQLAlchemy's own adapter's.
+"""
+
+from __future__ import annotations
+
+import collections
+import sqlite3
+from functools import partial
+from typing import Any, cast
+
+import aiosqlite
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
+from sqlalchemy.util.concurrency import await_
+
+# What one statement leaves behind: description, rowcount, lastrowid, rows.
+_Done = tuple[Any, int, int | None, list[Any]]
+
+
+def _execute(
+    connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool
+) -> _Done:
+    """On aiosqlite's thread: the whole statement, its cursor closed before returning."""
+    cursor = connection._conn.cursor()
+    try:
+        if many:
+            cursor.executemany(operation, parameters)
+        else:
+            cursor.execute(operation, () if parameters is None else parameters)
+        # Rows first: for a statement with RETURNING, sqlite3 counts rows as they are read.
+        rows = cursor.fetchall() if cursor.description else []
+        return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+    finally:
+        cursor.close()
+
+
+class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
+    __slots__ = ("_done",)
+    _awaitable_cursor_close = False  # no cursor stays open between statements
+
+    def _make_new_cursor(self, connection: Any) -> Any:
+        self._done: _Done = (None, -1, None, [])
+        return None  # made, used and closed inside each statement's one trip
+
+    def _aenter_cursor(self, cursor: Any) -> Any:
+        return cursor
+
+    @property
+    def description(self) -> Any:
+        return self._done[0]
+
+    @property
+    def rowcount(self) -> int:
+        return self._done[1]
+
+    @property
+    def lastrowid(self) -> int:
+        return self._done[2]  # type: ignore[return-value]  # None, as sqlite3's, before any
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> Any:
+        return await self._run(operation, parameters, many=False)
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
+        return await self._run(operation, seq_of_parameters, many=True)
+
+    async def _run(self, operation: str, parameters: Any, many: bool) -> None:
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        async with self._adapt_connection._execute_mutex:
+            self._done = await connection._execute(  # type: ignore[no-untyped-call]
+                partial(_execute, connection, operation, parameters, many)
+            )
+        self._rows = collections.deque(self._done[3])
+
+
+class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ()
+    _cursor_cls = _OneTripCursor
+
+
+class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    """The DB-API SQLAlchemy's aiosqlite dialect is given (create_async_engine's `module`)."""
+
+    def __init__(self) -> None:
+        super().__init__(aiosqlite, sqlite3)
+
+    def connect(self, *arg: Any, **kw: Any) -> _OneTripConnection:
+        connection = aiosqlite.connect(*arg, **kw)
+        connection._thread.daemon = True  # as SQLAlchemy's: a forgotten one never blocks exit
+        return _OneTripConnection(self, cast(Any, await_(connection)))

@@ -1,0 +1,90 @@
+"""db/sqlite_driver.py: a statement is one trip to aiosqlite's thread, and SQLAlchemy sees
+what its own adapter would have shown it (rows, rowcount, lastrowid, RETURNING, errors)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from unittest import mock
+
+import aiosqlite
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from regmail.db.engine import create_engine
+from tests.support.service import make_settings
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(make_settings(tmp_path))
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def trips() -> Iterator[list[object]]:
+    """Each call queued to an aiosqlite connection's thread."""
+    calls: list[object] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: object, *a: object, **kw: object) -> object:
+        calls.append(fn)
+        return await original(self, fn, *a, **kw)  # type: ignore[no-untyped-call]
+
+    with mock.patch.object(aiosqlite.Connection, "_execute", counted):
+        yield calls
+
+
+async def test_a_query_is_one_trip(engine: AsyncEngine, trips: list[object]) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))  # the pool's connection made and checked
+        trips.clear()
+        rows = (await conn.execute(text("SELECT 1 AS a, 'x' AS b"))).all()
+        assert len(trips) == 1  # SQLAlchemy's own adapter: cursor, execute, fetch, close
+    assert [tuple(row) for row in rows] == [(1, "x")]
+
+
+async def test_rowcount_lastrowid_and_returning_are_sqlite3s(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        inserted = await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        assert inserted.lastrowid == 1
+        await conn.execute(text("INSERT INTO t (name) VALUES (:n)"), [{"n": "b"}, {"n": "c"}])
+        updated = await conn.execute(text("UPDATE t SET name = name || '!' WHERE id > 1"))
+        assert updated.rowcount == 2
+        returned = await conn.execute(text("DELETE FROM t WHERE id > 1 RETURNING name"))
+        assert sorted(returned.scalars()) == ["b!", "c!"]
+        assert returned.rowcount == 2
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT name FROM t"))).scalars().all() == ["a"]
+
+
+async def test_sqlite_errors_reach_sqlalchemy_as_its_own(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    with pytest.raises(OperationalError, match="no such table"):
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT * FROM missing"))
+    async with engine.connect() as conn:  # the pool's connections still work
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+
+
+async def test_a_statement_that_fails_leaves_no_rows_of_the_last(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    async with engine.connect() as conn:
+        first = await conn.execute(text("SELECT name FROM t"))
+        assert first.scalars().all() == ["a"]
+        with pytest.raises(OperationalError):
+            await conn.execute(text("SELECT nope FROM t"))
+        await conn.rollback()
+        assert (await conn.execute(text("SELECT id FROM t"))).scalars().all() == [1]
