@@ -23,6 +23,7 @@ from regmail.mail.sink import Mailbox, start_sink
 from regmail.runtime import Runtime
 from regmail.settings import Settings
 from regmail.tracing import shutdown_tracing
+from regmail.warmup import freeze_start_up, warm_api
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -99,6 +100,7 @@ def api(runtime: Runtime, roles: Collection[Role] = (), own_runtime: bool = Fals
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with running(runtime, {Role.ACCOUNTS, *roles}), admin_listener(runtime):
+            await warm_api(runtime.hashing)
             yield
         if own_runtime:
             await runtime.close()
@@ -110,6 +112,7 @@ def api(runtime: Runtime, roles: Collection[Role] = (), own_runtime: bool = Fals
 async def process(settings: Settings, roles: Collection[Role], stop: asyncio.Event) -> None:
     """`regmail worker` and `regmail relay`: `roles` until `stop`, in a runtime of their own."""
     runtime = Runtime.build(settings)
+    freeze_start_up()
     try:
         await run(runtime, roles, stop)
     finally:
@@ -122,8 +125,10 @@ def serve(settings: Settings) -> None:
     from regmail.api.serving import http_options
 
     runtime = Runtime.build(settings)
+    app = api(runtime, serve_roles(runtime), own_runtime=True)
+    freeze_start_up()
     uvicorn.run(
-        api(runtime, serve_roles(runtime), own_runtime=True),
+        app,
         host=settings.host,
         port=settings.port,
         **http_options(settings),

@@ -101,8 +101,9 @@ class PasswordHashing:
             parallelism=settings.argon2_parallelism,
             type=Type.ID,
         )
+        self._threads = settings.hash_thread_count
         self._pool = ThreadPoolExecutor(
-            max_workers=settings.hash_thread_count,
+            max_workers=self._threads,
             thread_name_prefix="argon2",
             initializer=lower_priority,
             initargs=(settings.hash_thread_nice,),
@@ -134,6 +135,13 @@ class PasswordHashing:
             return self._hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    async def warm(self) -> None:
+        """Start every thread of the pool, each hashing once (one of them the hash
+        `verify` checks against when there is no account)."""
+        started = (self.hash(secrets.token_urlsafe(32)) for _ in range(self._threads))
+        hashes = await asyncio.gather(*started)
+        self._dummy = self._dummy or hashes[0]
 
     async def _dummy_hash(self) -> str:
         if self._dummy is None:
