@@ -33,7 +33,7 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def require_admin(
+async def require_admin(  # async: see api/deps.py
     runtime: Annotated[Runtime, Depends(get_runtime)], credentials: Credentials = None
 ) -> None:
     if runtime.settings.admin_token is None:

@@ -11,7 +11,9 @@ from regmail.networks import network_of
 from regmail.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies are `async def` even when they never await: FastAPI runs a plain `def`
+# one in its thread pool, a trip to another thread and back on every request.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -16,7 +16,7 @@ from regmail.runtime import Runtime
 router = APIRouter(prefix="/dev", tags=["dev"])
 
 
-def get_mailbox(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Mailbox:
+async def get_mailbox(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Mailbox:
     if runtime.mailbox is None:
         raise Problem(404, "Not found", "the dev mailbox exists only under `regmail dev`")
     return runtime.mailbox
