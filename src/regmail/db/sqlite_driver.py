@@ -1,13 +1,13 @@
 """SQLite through aiosqlite, one trip to its thread a statement.
 
-aiosqlite runs each call on the connection's own thread; SQLAlchemy's adapter makes four
-calls a statement (open a cursor, execute, fetch the rows, close it), each a wake-up of
-that thread and then of the event loop. A sign-up's transaction is ten statements, so 35
-wake-ups, and while argon2 keeps both cores busy each one is a context switch the API
-pays for (bench/README.md, "What moved"). Here the four run as one function on that
-thread; what SQLAlchemy reads afterwards (description, rowcount, lastrowid, the rows) is
-kept on the adapted cursor. Only the calls that run statements change: connections,
-transactions and errors are SQLAlchemy's own adapter's.
+aiosqlite runs each call on the connection's own thread; SQLAlchemy's adapter makes three
+or four calls a statement (open a cursor, execute, fetch the rows if any, close it), each
+a wake-up of that thread and then of the event loop. A sign-up's transaction made 29 of
+them, and while argon2 keeps both cores busy each is a context switch the API pays for
+(bench/README.md, "What moved"; bench/sqlite_trips.py). Here they run as one function on
+that thread (10 trips a sign-up); what SQLAlchemy reads afterwards (description,
+rowcount, lastrowid, the rows) is kept on the adapted cursor. Only the calls that run
+statements change: connections, transactions and errors are SQLAlchemy's own adapter's.
 """
 
 from __future__ import annotations
@@ -50,8 +50,11 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ("_done",)
     _awaitable_cursor_close = False  # no cursor stays open between statements
 
-    def _make_new_cursor(self, connection: Any) -> Any:
+    def __init__(self, adapt_connection: Any) -> None:
         self._done: _Done = (None, -1, None, [])
+        super().__init__(adapt_connection)
+
+    def _make_new_cursor(self, connection: Any) -> Any:
         return None  # made, used and closed inside each statement's one trip
 
     def _aenter_cursor(self, cursor: Any) -> Any:
