@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from regmail.clock import utcnow
@@ -114,14 +114,18 @@ async def count_by_status(engine: AsyncEngine) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in MailStatus}
 
 
+# Built once: every sign-up asks it (accounts/store.py says why).
+_RECENT_TO = select(func.count(), func.max(mails.c.created_at)).where(
+    mails.c.recipient == bindparam("recipient"), mails.c.created_at > bindparam("since")
+)
+
+
 async def recent_to(
     conn: AsyncConnection, recipient: str, since: datetime
 ) -> tuple[int, datetime | None]:
     """(mails queued to `recipient` after `since`, when the latest of them was)."""
-    query = select(func.count(), func.max(mails.c.created_at)).where(
-        mails.c.recipient == recipient, mails.c.created_at > since
-    )
-    count, latest = (await conn.execute(query)).one()
+    result = await conn.execute(_RECENT_TO, {"recipient": recipient, "since": since})
+    count, latest = result.one()
     return int(count), latest
 
 
