@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sqlite3
 import statistics
 import sys
@@ -36,38 +37,21 @@ from regmail.db.migrate import migrate
 from regmail.logs import configure_logging
 from regmail.runtime import Runtime
 from tests.support.service import PASSWORD, make_settings
+from tests.support.sqlite_trips import counted_trips
 
 
 def _stock() -> AsyncAdapt_aiosqlite_dbapi:
     return AsyncAdapt_aiosqlite_dbapi(aiosqlite, sqlite3)
 
 
-class _Trips:
-    """Counts calls queued to any aiosqlite connection's thread."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._execute = aiosqlite.Connection._execute
-
-    def patch(self) -> mock._patch[object]:
-        async def counted(
-            connection: aiosqlite.Connection, fn: object, *a: object, **kw: object
-        ) -> object:
-            self.count += 1
-            return await self._execute(connection, fn, *a, **kw)  # type: ignore[arg-type]
-
-        return mock.patch.object(aiosqlite.Connection, "_execute", counted)
-
-
 async def _run(signups: int, stock: bool) -> tuple[float, float, float]:
     """(wall µs, CPU µs, trips) a sign-up."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = make_settings(Path(tmp), argon2_memory_kib=8, argon2_time_cost=1)
-        patch = mock.patch.object(engine_module, "OneTripDBAPI", _stock) if stock else None
-        with patch or mock.patch.dict({}):
+        stock_driver = mock.patch.object(engine_module, "OneTripDBAPI", _stock)
+        with stock_driver if stock else contextlib.nullcontext():
             runtime = Runtime.build(settings)
         signup = runtime.accounts.signup
-        trips = _Trips()
         try:
             await migrate(runtime.engine)
 
@@ -75,14 +59,14 @@ async def _run(signups: int, stock: bool) -> tuple[float, float, float]:
                 address = parse_address(f"b-{uuid.uuid4().hex}@example.com")
                 await signup.register(address, PASSWORD, "en")
 
-            with trips.patch():
+            with counted_trips() as trips:
                 start, cpu = time.perf_counter(), time.process_time()
                 for _ in range(signups):
                     await one()
                 wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         finally:
             await runtime.close()
-    return wall / signups * 1e6, cpu / signups * 1e6, trips.count / signups
+    return wall / signups * 1e6, cpu / signups * 1e6, len(trips) / signups
 
 
 async def main() -> None:

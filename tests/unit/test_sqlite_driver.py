@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from unittest import mock
 
-import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -15,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from regmail.db.engine import create_engine
 from tests.support.service import make_settings
+from tests.support.sqlite_trips import counted_trips
 
 
 @pytest.fixture
@@ -30,15 +29,7 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def trips() -> Iterator[list[object]]:
-    """Each call queued to an aiosqlite connection's thread."""
-    calls: list[object] = []
-    original = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: object, *a: object, **kw: object) -> object:
-        calls.append(fn)
-        return await original(self, fn, *a, **kw)  # type: ignore[no-untyped-call]
-
-    with mock.patch.object(aiosqlite.Connection, "_execute", counted):
+    with counted_trips() as calls:
         yield calls
 
 
