@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from regmail.db.sqlite_driver import OneTripDBAPI
 from regmail.extras import load
@@ -18,6 +21,10 @@ from regmail.settings import Settings
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "regmail_read_only"  # an execution option: see readonly()
 DB_TIMEOUT_SECONDS = 5.0
+# A connection back in the pool for less than this is handed out unpinged: HikariCP's
+# aliveBypassWindowMs, and its default.
+PING_AFTER_IDLE_SECONDS = 0.5
+_RETURNED_AT = "regmail_returned_at"  # in a pooled connection's info: see ping_when_idle()
 
 
 # What a database that is down, restarting or locked raises, whichever layer notices.
@@ -51,15 +58,45 @@ def create_engine(settings: Settings) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     load("asyncpg", "postgres")
-    return create_async_engine(
+    engine = create_async_engine(
         url,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
         # A database that is down must give a quick, clean error, never a hang.
         pool_timeout=DB_TIMEOUT_SECONDS,
         connect_args={"timeout": DB_TIMEOUT_SECONDS, "command_timeout": 30},
     )
+    ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
+
+
+def ping_when_idle(
+    engine: AsyncEngine, idle_seconds: float, clock: Callable[[], float] = time.monotonic
+) -> None:
+    """Ping a pooled connection before handing it out only when it sat idle `idle_seconds`
+    or more: what pool_pre_ping does on every checkout, a round trip that was 3 of a
+    sign-up's 15 on PostgreSQL. A connection idle that long may have been cut (a restart,
+    a failover, a proxy's idle timeout) and is replaced unseen; one in use a moment ago
+    that fails anyway fails its request (a clean 503) and has the pool reconnect the rest.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED_AT] = clock()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)  # None: a new connection
+        if returned_at is None or clock() - returned_at < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if not dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            # As pool_pre_ping: what cut this connection cut the pool's others too.
+            raise InvalidatePoolError(f"ping failed: {error}") from error
 
 
 def _create_private(database: str | None) -> None:
