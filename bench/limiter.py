@@ -1,6 +1,6 @@
 """What the rate limits cost one sign-up: its two checks (the client's network, the address
-from it) against the in-memory store and against PostgreSQL, where every API process
-shares the counters.
+from it, counted together as the API does) against the in-memory store and against
+PostgreSQL, where every API process shares the counters.
 
     .venv/bin/python bench/limiter.py --postgres "$(scripts/services url postgres)" [--signups 2000]
 
@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
-from regmail.limits import RateLimits
+from regmail.limits import RateLimits, hit_together
 from tests.support.servers import PostgresServer
 from tests.support.service import make_settings
 
@@ -38,8 +38,7 @@ async def _per_signup(limits: RateLimits, signups: int, clients: int) -> tuple[f
 
     async def one(n: int) -> None:
         client = f"198.51.{n % clients // 256}.{n % clients % 256}"
-        await limits.per_client.hit(client)
-        await limits.per_address.hit(f"user{n}@example.com|{client}")
+        await hit_together((limits.per_client, client), (limits.per_address, f"u{n}|{client}"))
 
     start, cpu = time.perf_counter(), time.process_time()
     for first in range(0, signups, CONCURRENCY):

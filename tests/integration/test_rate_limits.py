@@ -8,12 +8,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from regmail.api.app import create_app
 from regmail.clock import utcnow
+from regmail.db.engine import create_engine
 from regmail.db.tables import rate_limits
+from regmail.limits import RateLimit, RateLimited, hit_together
+from regmail.limits.database import DatabaseCounters
 from regmail.runtime import Runtime
 from tests.support.processes import regmail_cli, start_regmail
 from tests.support.service import PASSWORD, make_settings, running_service
@@ -92,6 +96,29 @@ async def test_two_api_processes_on_postgresql_share_one_budget(
             api.send_signal(signal.SIGTERM)
         for api in apis:
             await asyncio.to_thread(api.wait, 30)
+
+
+async def test_one_requests_limits_count_together_on_postgresql_without_deadlock(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Both of a sign-up's limits in one statement; requests naming the same keys in either
+    order at once all count, none deadlocks (rows are locked in key order)."""
+    settings = make_settings(tmp_path, database_url=postgres_url)
+    assert (await regmail_cli(settings, "migrate")).returncode == 0
+    engine = create_engine(settings)
+    try:
+        counters = DatabaseCounters(engine)
+        first = RateLimit("first", 1000, 60.0, counters, clock=lambda: 6000.0)
+        second = RateLimit("second", 1000, 3600.0, counters, clock=lambda: 6000.0)
+        orders = [((first, "k"), (second, "k")), ((second, "k"), (first, "k"))]
+        await asyncio.gather(*(hit_together(*orders[n % 2]) for n in range(40)))
+        async with engine.connect() as conn:
+            hits = (await conn.execute(select(rate_limits.c.hits))).scalars().all()
+        assert sorted(hits) == [40, 40]
+        with pytest.raises(RateLimited):
+            await hit_together((RateLimit("first", 40, 60.0, counters, lambda: 6000.0), "k"))
+    finally:
+        await engine.dispose()
 
 
 async def test_spent_counters_are_purged(tmp_path: Path, postgres_url: str) -> None:

@@ -6,9 +6,9 @@ import tracemalloc
 
 import pytest
 
-from regmail.limits import RateLimit, RateLimited
+from regmail.limits import RateLimit, RateLimited, hit_together
 from regmail.limits.memory import MemoryCounters
-from regmail.limits.window import Count, estimate, retry_after
+from regmail.limits.window import Count, Hit, estimate, retry_after
 
 
 def _limit(limit: int, now: list[float], max_keys: int = 1000) -> RateLimit:
@@ -66,13 +66,40 @@ def test_retry_after_is_when_the_estimate_leaves_room() -> None:
 
 async def test_memory_store_is_bounded_and_forgets_the_least_recently_used() -> None:
     counters = MemoryCounters(max_keys=1000)
+
+    async def hit(key: str) -> Count:
+        return (await counters.hit([Hit(key, 1, 60.0)]))[0]
+
     for i in range(1000):
-        await counters.hit(f"key{i}", 1, 60.0)
-    await counters.hit("key0", 1, 60.0)  # used again: now the most recent
-    await counters.hit("new", 1, 60.0)
+        await hit(f"key{i}")
+    await hit("key0")  # used again: now the most recent
+    await hit("new")
     assert len(counters) == 1000
-    assert (await counters.hit("key0", 1, 60.0)).hits == 3  # kept
-    assert (await counters.hit("key1", 1, 60.0)).hits == 1  # forgotten, then counted anew
+    assert (await hit("key0")).hits == 3  # kept
+    assert (await hit("key1")).hits == 1  # forgotten, then counted anew
+
+
+async def test_limits_hit_together_all_count_and_the_longest_wait_is_told() -> None:
+    now = [6000.0]
+    counters = MemoryCounters(1000)
+    per_minute = RateLimit("minute", 2, 60.0, counters, clock=lambda: now[0])
+    per_hour = RateLimit("hour", 2, 3600.0, counters, clock=lambda: now[0])
+    for _ in range(2):
+        await hit_together((per_minute, "a"), (per_hour, "a"))
+    with pytest.raises(RateLimited) as refused:
+        await hit_together((per_minute, "a"), (per_hour, "a"))
+    assert refused.value.retry_after > 60  # the hour's, not the minute's
+    with pytest.raises(RateLimited):  # the refused hit counted against both
+        await per_minute.hit("a")
+
+
+async def test_limits_hit_together_share_their_counters_and_name_a_key_once() -> None:
+    one = RateLimit("one", 5, 60.0, MemoryCounters(10))
+    other = RateLimit("other", 5, 60.0, MemoryCounters(10))
+    with pytest.raises(ValueError, match="share"):
+        await hit_together((one, "a"), (other, "a"))
+    with pytest.raises(ValueError, match="twice"):
+        await hit_together((one, "a"), (one, "a"))
 
 
 async def test_memory_of_many_clients_stays_within_the_cap() -> None:

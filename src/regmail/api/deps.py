@@ -6,7 +6,7 @@ from fastapi import Request
 
 from regmail.accounts.addresses import Address
 from regmail.api.problems import Problem
-from regmail.limits import RateLimit, RateLimited, RateLimits
+from regmail.limits import RateLimit, RateLimited, RateLimits, hit_together
 from regmail.networks import network_of
 from regmail.runtime import Runtime
 
@@ -33,9 +33,9 @@ def _limits(request: Request) -> RateLimits:
     return limits
 
 
-async def _spend(limit: RateLimit, key: str) -> None:
+async def _spend(*hits: tuple[RateLimit, str]) -> None:
     try:
-        await limit.hit(key)
+        await hit_together(*hits)
     except RateLimited as limited:
         raise Problem(
             429,
@@ -45,24 +45,21 @@ async def _spend(limit: RateLimit, key: str) -> None:
         ) from None
 
 
-async def limit_client(request: Request) -> None:
-    """Count this request against its client network's sign-up/resend/reset budget."""
-    await _spend(_limits(request).per_client, _client_network(request))
-
-
-async def limit_address(request: Request, address: Address) -> None:
-    """Count this request against the named address's budget from this client (429 past it).
+async def limit_client_and_address(request: Request, address: Address) -> None:
+    """Count a request that names an address (sign-up, resend, reset) against its client
+    network's budget and against the address's budget from that network; 429 past either.
 
     Counted before the database is asked anything, so the answer never depends on whether
-    the address has an account; per client, so nobody can spend the owner's budget."""
-    key = f"{address.key}|{_client_network(request)}"
-    await _spend(_limits(request).per_address, key)
+    the address has an account; the address's per client, so nobody can spend the owner's
+    budget. Both in one statement where the counters are shared (PostgreSQL)."""
+    limits, network = _limits(request), _client_network(request)
+    await _spend((limits.per_client, network), (limits.per_address, f"{address.key}|{network}"))
 
 
 async def limit_sign_in_checks(request: Request) -> None:
-    await _spend(_limits(request).sign_in_checks, _client_network(request))
+    await _spend((_limits(request).sign_in_checks, _client_network(request)))
 
 
 async def limit_links(request: Request) -> None:
     """Uses and views of tokens: made-up ones cannot be tried at speed."""
-    await _spend(_limits(request).link_uses, _client_network(request))
+    await _spend((_limits(request).link_uses, _client_network(request)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from regmail.limits.database import DatabaseCounters
 from regmail.limits.memory import MemoryCounters
-from regmail.limits.window import Count, estimate, retry_after, window_of
+from regmail.limits.window import Count, Hit, estimate, retry_after, window_of
 from regmail.settings import Settings
 
 
 class Counters(Protocol):
-    async def hit(self, key: str, window: int, expires_in: float) -> Count: ...
+    async def hit(self, hits: Sequence[Hit]) -> list[Count]: ...
 
 
 class RateLimited(Exception):
@@ -46,16 +46,43 @@ class RateLimit:
         self.name = name
         self.limit = limit
         self.length = length
-        self._counters = counters
+        self.counters = counters
         self._clock = clock
 
     async def hit(self, key: str) -> None:
         """Count one hit of `key`, or raise RateLimited."""
+        await hit_together((self, key))
+
+    def planned(self, key: str) -> tuple[Hit, float]:
+        """The hit to count for `key` now, and how much of its window is gone."""
         window, elapsed = window_of(self._clock(), self.length)
         hashed = hashlib.sha256(f"{self.name}|{key}".encode()).hexdigest()
-        count = await self._counters.hit(hashed, window, (2.0 - elapsed) * self.length)
-        if estimate(count, elapsed) > self.limit:
-            raise RateLimited(retry_after(count, elapsed, self.limit, self.length))
+        return Hit(hashed, window, (2.0 - elapsed) * self.length), elapsed
+
+    def wait(self, count: Count, elapsed: float) -> int | None:
+        """Seconds until the next hit fits, if `count` is over the limit."""
+        if estimate(count, elapsed) <= self.limit:
+            return None
+        return retry_after(count, elapsed, self.limit, self.length)
+
+
+async def hit_together(*hits: tuple[RateLimit, str]) -> None:
+    """Count one hit of each key against its limit, all in one call to their counters (one
+    statement on PostgreSQL); RateLimited with the longest wait if any is over."""
+    counters = {id(limit.counters): limit.counters for limit, _ in hits}
+    if len(counters) != 1:
+        raise ValueError("limits counted together must share their counters")
+    planned = [limit.planned(key) for limit, key in hits]
+    if len({hit.key for hit, _ in planned}) != len(planned):
+        raise ValueError("one key counted twice at once")
+    counts = await next(iter(counters.values())).hit([hit for hit, _ in planned])
+    waits = [
+        wait
+        for (limit, _), (_, elapsed), count in zip(hits, planned, counts, strict=True)
+        if (wait := limit.wait(count, elapsed)) is not None
+    ]
+    if waits:
+        raise RateLimited(max(waits))
 
 
 @dataclass(frozen=True)

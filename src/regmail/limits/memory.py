@@ -5,8 +5,9 @@ used forgotten first, each request O(1)."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 
-from regmail.limits.window import Count
+from regmail.limits.window import Count, Hit
 
 
 class MemoryCounters:
@@ -14,8 +15,11 @@ class MemoryCounters:
         self.max_keys = max_keys
         self._counts: OrderedDict[str, Count] = OrderedDict()
 
-    async def hit(self, key: str, window: int, expires_in: float) -> Count:
-        """Count one hit of `key` in `window`; the count after it."""
+    async def hit(self, hits: Sequence[Hit]) -> list[Count]:
+        """Count one hit of each key in its window; the counts after them, in order."""
+        return [self._hit(hit.key, hit.window) for hit in hits]
+
+    def _hit(self, key: str, window: int) -> Count:
         known = self._counts.pop(key, None)
         count = (known.advanced(window) if known else Count(window, 0, 0)).hit()
         self._counts[key] = count  # now the most recently used

@@ -29,6 +29,16 @@ class Count:
         return Count(self.window, self.hits + 1, self.previous)
 
 
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One hit to count: a key (hashed), the window it falls in, and how long the key's
+    counts must be kept (until both windows that can weigh on it are over)."""
+
+    key: str
+    window: int
+    expires_in: float
+
+
 def window_of(now: float, length: float) -> tuple[int, float]:
     """(the window `now` falls in, the fraction of it already gone)."""
     index = math.floor(now / length)

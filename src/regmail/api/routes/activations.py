@@ -14,7 +14,7 @@ from regmail.accounts.passwords import MAX_INPUT_LENGTH
 from regmail.accounts.signup import WrongPassword
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
 from regmail.api.csrf import FORM_POST
-from regmail.api.deps import get_runtime, limit_address, limit_client, limit_links
+from regmail.api.deps import get_runtime, limit_client_and_address, limit_links
 from regmail.api.messages import language, localized
 from regmail.api.pages import TEXT, link_page, page_language, render_page, step_done
 from regmail.api.problems import BODY_PROBLEMS, Problem
@@ -130,7 +130,6 @@ async def resend_form(
         return render_page(
             request, "notice.html", lang, 422, title=t["error_form"], body=str(error)
         )
-    await limit_client(request)
-    await limit_address(request, address)
+    await limit_client_and_address(request, address)
     await runtime.accounts.request_resend(address, lang)
     return render_page(request, "notice.html", lang, title=t["resent_title"], body=t["resent_body"])

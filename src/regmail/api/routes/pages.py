@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from regmail.accounts.addresses import parse_address
 from regmail.accounts.passwords import MAX_INPUT_LENGTH, PasswordRefused, check_new_password
 from regmail.api.csrf import FORM_POST
-from regmail.api.deps import get_runtime, limit_address, limit_client
+from regmail.api.deps import get_runtime, limit_client_and_address
 from regmail.api.messages import localized, refusal
 from regmail.api.pages import TEXT, page_language, render_page
 from regmail.api.problems import Problem
@@ -39,9 +39,8 @@ async def signup_submit(
     if errors:
         return _form(request, lang, 422, errors, email)
     try:
-        await limit_client(request)
         address = parse_address(email)
-        await limit_address(request, address)
+        await limit_client_and_address(request, address)
         await runtime.accounts.signup.register(address, password, lang)
     except Problem as problem:
         key = "error_rate" if problem.status == 429 else "error_unavailable"

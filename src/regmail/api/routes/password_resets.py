@@ -15,7 +15,7 @@ from regmail.accounts.passwords import MAX_INPUT_LENGTH, PasswordRefused
 from regmail.accounts.resets import PasswordSet
 from regmail.accounts.tokens import MAX_TOKEN_LENGTH, Purpose, TokenError
 from regmail.api.csrf import FORM_POST
-from regmail.api.deps import get_runtime, limit_address, limit_client, limit_links
+from regmail.api.deps import get_runtime, limit_client_and_address, limit_links
 from regmail.api.messages import language, localized, refusal
 from regmail.api.pages import TEXT, link_page, page_language, render_page, step_done
 from regmail.api.problems import Problem, password_refused
@@ -34,7 +34,6 @@ router = APIRouter(tags=["password resets"])
     status_code=202,
     response_model=Accepted,
     responses=PROBLEMS,
-    dependencies=[Depends(limit_client)],
     summary="Mail a password reset link to the address, if it has an account",
 )
 async def request_password_reset(
@@ -44,7 +43,7 @@ async def request_password_reset(
     answer. An active or pending account gets a reset link (completing it activates a
     pending one: it proves the inbox), valid for REGMAIL_PASSWORD_RESET_TTL_SECONDS."""
     address = parse_address(body.email)
-    await limit_address(request, address)
+    await limit_client_and_address(request, address)
     await runtime.accounts.request_reset(address, language(request, body.locale))
     return Accepted()
 
@@ -93,9 +92,8 @@ async def forgot_form(
             request, "forgot.html", lang, 422, errors={"email": message}, email=email
         )
     try:
-        await limit_client(request)
         address = parse_address(body.email)
-        await limit_address(request, address)
+        await limit_client_and_address(request, address)
         await runtime.accounts.request_reset(address, lang)
     except Problem as problem:
         key = "error_rate" if problem.status == 429 else "error_unavailable"

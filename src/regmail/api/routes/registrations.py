@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from regmail.accounts.addresses import parse_address
 from regmail.accounts.passwords import PasswordRefused
-from regmail.api.deps import get_runtime, limit_address, limit_client
+from regmail.api.deps import get_runtime, limit_client_and_address
 from regmail.api.messages import language
 from regmail.api.problems import BODY_PROBLEMS, password_refused
 from regmail.api.results import Accepted
@@ -31,7 +31,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     status_code=202,
     response_model=Accepted,
     responses=PROBLEMS,
-    dependencies=[Depends(limit_client)],
     summary="Sign up; the activation mail follows",
 )
 async def register(
@@ -42,7 +41,7 @@ async def register(
     password (rate-limited); a known active address gets an "you already have an account"
     mail."""
     address = parse_address(body.email)
-    await limit_address(request, address)
+    await limit_client_and_address(request, address)
     try:
         await runtime.accounts.signup.register(address, body.password, body.locale)
     except PasswordRefused as refused:
@@ -55,7 +54,6 @@ async def register(
     status_code=202,
     response_model=Accepted,
     responses=PROBLEMS,
-    dependencies=[Depends(limit_client)],
     tags=["activations"],
     summary="Send the activation mail again",
 )
@@ -65,6 +63,6 @@ async def resend_activation(
     """Always 202, in the same time for any address: a pending account gets its activation
     mail again (within the per-address limits), looked up after the answer."""
     address = parse_address(body.email)
-    await limit_address(request, address)
+    await limit_client_and_address(request, address)
     await runtime.accounts.request_resend(address, language(request, body.locale))
     return Accepted()
