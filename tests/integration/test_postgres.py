@@ -7,9 +7,15 @@ import signal
 import time
 from pathlib import Path
 
+import asyncpg
+from sqlalchemy import select
+
 from regmail.brokers.db import DbBroker
-from regmail.db.engine import create_engine
+from regmail.clock import utcnow
+from regmail.db.engine import asyncpg_connect_args, create_engine
 from regmail.db.migrate import migrate
+from regmail.db.tables import outbox
+from regmail.mails.outbox import CHANNEL, insert_rows
 from regmail.settings import Settings
 from tests.support.mailstate import none_unsent, queue_mails
 from tests.support.processes import start_regmail
@@ -61,3 +67,28 @@ async def test_listen_notify_wakes_an_idle_worker_long_before_its_poll(postgres_
     finally:
         await engine.dispose()
     assert seen == ["mail-0", "mail-1", "mail-2"]
+
+
+async def test_queued_rows_notify_at_commit_and_never_on_rollback(postgres_url: str) -> None:
+    """One row (its NOTIFY in the INSERT's own statement) and several (a NOTIFY after)."""
+    engine = create_engine(Settings(_env_file=None, database_url=postgres_url))  # type: ignore[call-arg]
+    await migrate(engine)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(**asyncpg_connect_args(engine))
+    await listener.add_listener(CHANNEL, lambda *args: heard.put_nowait(args[2]))
+    try:
+        for rows in ([("m-1", "k")], [("m-2", "k"), ("m-3", "k")]):
+            async with engine.connect() as conn:
+                await insert_rows(conn, rows, utcnow())
+                await conn.rollback()
+            async with engine.begin() as conn:
+                await insert_rows(conn, rows, utcnow())
+                assert heard.empty()  # not before the commit
+            assert await asyncio.wait_for(heard.get(), 10) == CHANNEL
+            assert heard.empty()  # once a commit, and none for the rolled-back rows
+        async with engine.connect() as conn:
+            ids = (await conn.execute(select(outbox.c.mail_id))).scalars().all()
+        assert sorted(ids) == ["m-1", "m-2", "m-3"]
+    finally:
+        await listener.close()
+        await engine.dispose()
