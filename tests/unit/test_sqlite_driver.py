@@ -3,6 +3,7 @@ what its own adapter would have shown it (rows, rowcount, lastrowid, RETURNING, 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -79,3 +80,54 @@ async def test_a_statement_that_fails_leaves_no_rows_of_the_last(engine: AsyncEn
             await conn.execute(text("SELECT nope FROM t"))
         await conn.rollback()
         assert (await conn.execute(text("SELECT id FROM t"))).scalars().all() == [1]
+
+
+async def test_begin_rides_with_the_first_statement(
+    engine: AsyncEngine, trips: list[object]
+) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))  # the pool's connection made and checked
+    trips.clear()
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    assert len(trips) == 2  # BEGIN IMMEDIATE with the INSERT, then COMMIT (it was 4: and
+    # BEGIN alone, and the pool's rollback of the connection it took back)
+    trips.clear()
+    async with engine.begin() as conn:
+        pass
+    assert trips == []  # nothing begun in SQLite: nothing to commit
+
+
+async def test_the_write_lock_is_held_from_the_first_statement(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("SELECT count(*) FROM t"))  # a read, under BEGIN IMMEDIATE
+        other = sqlite3.connect(tmp_path / "regmail.db", timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+
+
+async def test_a_begin_that_fails_fails_its_statement_and_leaves_the_connection_usable(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    holder = sqlite3.connect(tmp_path / "regmail.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute("PRAGMA busy_timeout=0")  # no BEGIN: SQLAlchemy's unaware
+            with pytest.raises(OperationalError, match="locked"):
+                async with conn.begin():
+                    await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    finally:
+        holder.rollback()
+        holder.close()
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 1

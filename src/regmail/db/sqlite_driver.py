@@ -6,8 +6,13 @@ a wake-up of that thread and then of the event loop. A sign-up's transaction mad
 them, and while argon2 keeps both cores busy each is a context switch the API pays for
 (bench/README.md, "What moved"; bench/sqlite_trips.py). Here they run as one function on
 that thread (10 trips a sign-up); what SQLAlchemy reads afterwards (description,
-rowcount, lastrowid, the rows) is kept on the adapted cursor. Only the calls that run
-statements change: connections, transactions and errors are SQLAlchemy's own adapter's.
+rowcount, lastrowid, the rows) is kept on the adapted cursor.
+
+A transaction's BEGIN (db/engine.py issues it) rides along with its first statement: SQLite
+takes the lock at the BEGIN either way, and nothing reaches the database between the two.
+A commit or rollback with no transaction open in SQLite (none begun, or the pool's rollback
+of a connection given back after its commit) makes no trip. A sign-up: 8 trips. Connections
+and errors are SQLAlchemy's own adapter's.
 """
 
 from __future__ import annotations
@@ -27,12 +32,21 @@ from sqlalchemy.util.concurrency import await_
 
 # What one statement leaves behind: description, rowcount, lastrowid, rows.
 _Done = tuple[Any, int, int | None, list[Any]]
+_NOTHING: _Done = (None, -1, None, [])
+_BEGINS = frozenset({"BEGIN", "BEGIN IMMEDIATE", "BEGIN DEFERRED", "BEGIN EXCLUSIVE"})
 
 
 def _execute(
-    connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool
+    connection: aiosqlite.Connection,
+    begin: str | None,
+    operation: str,
+    parameters: Any,
+    many: bool,
 ) -> _Done:
-    """On aiosqlite's thread: the whole statement, its cursor closed before returning."""
+    """On aiosqlite's thread: the transaction's BEGIN if it waits for this statement, then
+    the whole statement, its cursor closed before returning."""
+    if begin is not None:
+        connection._conn.execute(begin).close()
     cursor = connection._conn.cursor()
     try:
         if many:
@@ -51,7 +65,7 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     _awaitable_cursor_close = False  # no cursor stays open between statements
 
     def __init__(self, adapt_connection: Any) -> None:
-        self._done: _Done = (None, -1, None, [])
+        self._done: _Done = _NOTHING
         super().__init__(adapt_connection)
 
     def _make_new_cursor(self, connection: Any) -> Any:
@@ -80,16 +94,44 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _run(self, operation: str, parameters: Any, many: bool) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        async with self._adapt_connection._execute_mutex:
+        adapted: _OneTripConnection = self._adapt_connection  # type: ignore[assignment]
+        if operation in _BEGINS and not parameters:
+            adapted.pending_begin = operation
+            self._done, self._rows = _NOTHING, collections.deque()
+            return
+        async with adapted._execute_mutex:
+            begin, adapted.pending_begin = adapted.pending_begin, None
             self._done = await connection._execute(  # type: ignore[no-untyped-call]
-                partial(_execute, connection, operation, parameters, many)
+                partial(_execute, connection, begin, operation, parameters, many)
             )
         self._rows = collections.deque(self._done[3])
 
 
 class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("pending_begin",)
     _cursor_cls = _OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.pending_begin: str | None = None  # a BEGIN no statement has carried yet
+
+    def commit(self) -> None:
+        if self._in_transaction():
+            super().commit()
+
+    def rollback(self) -> None:
+        if self._in_transaction():
+            super().rollback()
+
+    def _in_transaction(self) -> bool:
+        """Whether SQLite has a transaction open on this connection, forgetting a BEGIN no
+        statement carried. Without one, commit and rollback would be trips that do nothing:
+        the pool's rollback of every connection it takes back after a commit, say."""
+        self.pending_begin = None
+        # sqlite3 reads this flag without the connection's thread; no statement runs on it
+        # now: SQLAlchemy ends a transaction between statements. None: closed.
+        sqlite: sqlite3.Connection | None = self._connection._connection
+        return sqlite is not None and sqlite.in_transaction
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
