@@ -13,9 +13,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import structlog
+from sqlalchemy import Insert, String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.db.tables import mails
@@ -23,11 +25,12 @@ from regmail.mails.kinds import Channel, InvalidMail, Kinds
 from regmail.mails.outbox import Wakeup, insert_values, outbox_values
 from regmail.mails.sealing import Sealer
 from regmail.mails.status import MailStatus
-from regmail.mails.suppressions import is_suppressed
+from regmail.mails.suppressions import not_suppressed
 from regmail.tracing import current_traceparent
 
 log = structlog.get_logger(__name__)
 _INSERT_MAIL = mails.insert()  # built once (accounts/store.py says why)
+_SUPPRESSION_KEY = "suppression_key"  # the recipient lower-cased, as suppressions keeps it
 
 EVENT_KEY = "event:"  # an event's broker key: ordered per account (a Kafka partition key too)
 
@@ -41,6 +44,15 @@ class NewMail:
     account_id: str | None = None
     expires_at: datetime | None = None  # not worth sending after (a link inside expires)
     key: str | None = None  # what a broker orders by; the recipient unless given
+
+
+@lru_cache(maxsize=4)
+def _insert_unless_suppressed(columns: tuple[str, ...]) -> Insert:
+    """The mails row, written only if its recipient is not suppressed: the check and the
+    INSERT in one statement (they were two trips to the database a mail)."""
+    values = select(*(bindparam(name, type_=mails.c[name].type) for name in columns))
+    unless = values.where(not_suppressed(bindparam(_SUPPRESSION_KEY, type_=String())))
+    return mails.insert().from_select(columns, unless)
 
 
 def message_key(channel: str, recipient: str, account_id: str | None, mail_id: str) -> str:
@@ -96,9 +108,15 @@ class MailQueue:
         """Store the mail and its outbox row, to commit with the caller; its id, or None
         when the recipient is suppressed."""
         rows = self.rows(mail, now)
-        if rows.suppressible and await is_suppressed(conn, mail.recipient):
-            return None
-        await conn.execute(_INSERT_MAIL, rows.mail)
+        if not rows.suppressible:
+            await conn.execute(_INSERT_MAIL, rows.mail)
+        else:
+            key = {_SUPPRESSION_KEY: mail.recipient.lower()}
+            written = await conn.execute(
+                _insert_unless_suppressed(tuple(rows.mail)), rows.mail | key
+            )
+            if written.rowcount == 0:
+                return None
         await insert_values(conn, [rows.outbox])
         return rows.mail_id
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -55,6 +55,12 @@ class Suppressions:
             return await self._writes.run(write)
         except IntegrityError:  # another worker's bounce for it got there first
             return False
+
+
+def not_suppressed(address: ColumnElement[str]) -> ColumnElement[bool]:
+    """True where `address` (lower-cased) has no suppression: for a statement that checks
+    and writes at once (mails/queue.py)."""
+    return ~exists().where(suppressions.c.address == address)
 
 
 def suppression_of(address: str) -> Select[tuple[str]]:
