@@ -97,12 +97,12 @@ _INSERT_ONE_NOTIFYING = select(func.pg_notify(CHANNEL, "")).add_cte(
 
 async def insert_values(conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> None:
     """Outbox rows as `outbox_values` makes them, with the NOTIFY (see insert_rows)."""
-    if conn.dialect.name != "postgresql":
-        await conn.execute(_INSERT, values)
-    elif len(values) == 1:
+    postgresql = conn.dialect.name == "postgresql"
+    if postgresql and len(values) == 1:
         await conn.execute(_INSERT_ONE_NOTIFYING, values[0])
-    else:
-        await conn.execute(_INSERT, values)
+        return
+    await conn.execute(_INSERT, values)
+    if postgresql:
         await conn.execute(text(NOTIFY))
 
 
