@@ -5,14 +5,14 @@ or four calls a statement (open a cursor, execute, fetch the rows if any, close 
 a wake-up of that thread and then of the event loop. A sign-up's transaction made 29 of
 them, and while argon2 keeps both cores busy each is a context switch the API pays for
 (bench/README.md, "What moved"; bench/sqlite_trips.py). Here they run as one function on
-that thread (10 trips a sign-up); what SQLAlchemy reads afterwards (description,
-rowcount, lastrowid, the rows) is kept on the adapted cursor.
+that thread; what SQLAlchemy reads afterwards (description, rowcount, lastrowid, the rows)
+is kept on the adapted cursor.
 
 A transaction's BEGIN (db/engine.py issues it) rides along with its first statement: SQLite
 takes the lock at the BEGIN either way, and nothing reaches the database between the two.
 A commit or rollback with no transaction open in SQLite (none begun, or the pool's rollback
-of a connection given back after its commit) makes no trip. A sign-up: 8 trips. Connections
-and errors are SQLAlchemy's own adapter's.
+of a connection given back after its commit) makes no trip. A sign-up: 7 trips (its six
+statements, then COMMIT). Connections and errors are SQLAlchemy's own adapter's.
 """
 
 from __future__ import annotations
