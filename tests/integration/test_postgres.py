@@ -14,8 +14,11 @@ from regmail.brokers.db import DbBroker
 from regmail.clock import utcnow
 from regmail.db.engine import asyncpg_connect_args, create_engine
 from regmail.db.migrate import migrate
-from regmail.db.tables import outbox
+from regmail.db.tables import mails, outbox, suppressions
+from regmail.mails.kinds import BUILTIN_KINDS, Kinds
 from regmail.mails.outbox import CHANNEL, insert_rows
+from regmail.mails.queue import MailQueue, NewMail
+from regmail.mails.sealing import Sealer
 from regmail.settings import Settings
 from tests.support.mailstate import none_unsent, queue_mails
 from tests.support.processes import start_regmail
@@ -89,6 +92,46 @@ async def test_queued_rows_notify_at_commit_and_never_on_rollback(postgres_url: 
         async with engine.connect() as conn:
             ids = (await conn.execute(select(outbox.c.mail_id))).scalars().all()
         assert sorted(ids) == ["m-1", "m-2", "m-3"]
+    finally:
+        await listener.close()
+        await engine.dispose()
+
+
+async def test_a_queued_mail_notifies_at_commit_and_a_suppressed_one_never(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A mail, its outbox row and the NOTIFY are one statement (mails/queue.py): written and
+    heard together at the commit; nothing of either for a suppressed recipient or a rollback."""
+    settings = make_settings(tmp_path, database_url=postgres_url)
+    engine = create_engine(settings)
+    await migrate(engine)
+    queue = MailQueue(Kinds.load(*BUILTIN_KINDS), Sealer.from_settings(settings))
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(**asyncpg_connect_args(engine))
+    await listener.add_listener(CHANNEL, lambda *args: heard.put_nowait(args[2]))
+    ghost = NewMail("activation", "Ghost@example.com", "en", {"token": "t"})
+    alive = NewMail("activation", "alive@example.com", "en", {"token": "t"})
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                suppressions.insert().values(
+                    address="ghost@example.com", reason="550", created_at=utcnow()
+                )
+            )
+            assert await queue.enqueue(conn, ghost, utcnow()) is None
+        async with engine.connect() as conn:
+            assert await queue.enqueue(conn, alive, utcnow()) is not None
+            await conn.rollback()
+        async with engine.begin() as conn:
+            mail_id = await queue.enqueue(conn, alive, utcnow())
+            assert heard.empty()  # not before the commit
+        assert await asyncio.wait_for(heard.get(), 10) == CHANNEL
+        assert heard.empty()
+        async with engine.connect() as conn:
+            queued = (await conn.execute(select(outbox.c.mail_id, outbox.c.key))).all()
+            written = (await conn.execute(select(mails.c.id))).scalars().all()
+        assert [tuple(row) for row in queued] == [(mail_id, "alive@example.com")]
+        assert written == [mail_id]
     finally:
         await listener.close()
         await engine.dispose()

@@ -49,9 +49,10 @@ async def test_the_suppression_check_rides_with_the_mails_insert(
         statements.clear()
         alive = NewMail("activation", "alive@example.com", "en", {"token": "t"})
         mail_id = await queue.enqueue(conn, alive, utcnow())
-        # The check with the mail's INSERT, the outbox row (with its NOTIFY on PostgreSQL):
-        # it was a SELECT first, and the NOTIFY apart.
-        assert len(statements) == 2
+        # The check with the mail's INSERT, then the outbox row; on PostgreSQL the outbox
+        # row and its NOTIFY ride in the same statement. It was a SELECT first, the NOTIFY
+        # apart.
+        assert len(statements) == (1 if engine.dialect.name == "postgresql" else 2)
     async with engine.connect() as conn:
         rows = (await conn.execute(select(mails.c.id, mails.c.recipient))).all()
         queued = await conn.scalar(select(func.count()).select_from(outbox))

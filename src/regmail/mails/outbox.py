@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import CTE, Row, Select, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from regmail.db.tables import outbox
@@ -93,6 +93,25 @@ _INSERT_ONE_NOTIFYING = select(func.pg_notify(CHANNEL, "")).add_cte(
     .values({name: bindparam(name) for name in outbox_values("", "", datetime.min)})
     .cte("queued")
 )
+
+
+# The bind names of the outbox row in `notifying_insert_after`, apart from its step's.
+_AFTER = "outbox_"
+
+
+def notifying_insert_after(step: CTE) -> Select[Any]:
+    """PostgreSQL: one outbox row and its NOTIFY, written only if `step` (a data-modifying
+    WITH: the mail's INSERT) returned a row, and a row returned if they were: the mail, its
+    outbox row and the wake-up in one round trip. Bind the row with `after_values`."""
+    names = list(outbox_values("", "", datetime.min))
+    values = select(*(bindparam(_AFTER + name, type_=outbox.c[name].type) for name in names))
+    queued = outbox.insert().from_select(names, values.select_from(step))
+    return select(func.pg_notify(CHANNEL, "")).select_from(queued.returning(outbox.c.id).cte())
+
+
+def after_values(values: dict[str, Any]) -> dict[str, Any]:
+    """An `outbox_values` row bound for `notifying_insert_after`."""
+    return {_AFTER + name: value for name, value in values.items()}
 
 
 async def insert_values(conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> None:

@@ -17,12 +17,18 @@ from functools import lru_cache
 from typing import Any
 
 import structlog
-from sqlalchemy import Insert, String, bindparam, select
+from sqlalchemy import Insert, Select, String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.db.tables import mails
 from regmail.mails.kinds import Channel, InvalidMail, Kinds
-from regmail.mails.outbox import Wakeup, insert_values, outbox_values
+from regmail.mails.outbox import (
+    Wakeup,
+    after_values,
+    insert_values,
+    notifying_insert_after,
+    outbox_values,
+)
 from regmail.mails.sealing import Sealer
 from regmail.mails.status import MailStatus
 from regmail.mails.suppressions import not_suppressed
@@ -53,6 +59,14 @@ def _insert_unless_suppressed(columns: tuple[str, ...]) -> Insert:
     values = select(*(bindparam(name, type_=mails.c[name].type) for name in columns))
     unless = values.where(not_suppressed(bindparam(_SUPPRESSION_KEY, type_=String())))
     return mails.insert().from_select(columns, unless)
+
+
+@lru_cache(maxsize=4)
+def _queue_unless_suppressed(columns: tuple[str, ...]) -> Select[Any]:
+    """PostgreSQL: the mails row as `_insert_unless_suppressed` writes it, its outbox row
+    and the NOTIFY in one statement; a row back unless the recipient is suppressed."""
+    mail = _insert_unless_suppressed(columns).returning(mails.c.id).cte("mail")
+    return notifying_insert_after(mail)
 
 
 def message_key(channel: str, recipient: str, account_id: str | None, mail_id: str) -> str:
@@ -111,10 +125,12 @@ class MailQueue:
         if not rows.suppressible:
             await conn.execute(_INSERT_MAIL, rows.mail)
         else:
-            key = {_SUPPRESSION_KEY: mail.recipient.lower()}
-            written = await conn.execute(
-                _insert_unless_suppressed(tuple(rows.mail)), rows.mail | key
-            )
+            unless = rows.mail | {_SUPPRESSION_KEY: mail.recipient.lower()}
+            if conn.dialect.name == "postgresql":
+                together = _queue_unless_suppressed(tuple(rows.mail))
+                written = await conn.execute(together, unless | after_values(rows.outbox))
+                return rows.mail_id if written.first() is not None else None
+            written = await conn.execute(_insert_unless_suppressed(tuple(rows.mail)), unless)
             if written.rowcount == 0:
                 return None
         await insert_values(conn, [rows.outbox])
