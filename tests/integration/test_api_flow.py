@@ -236,6 +236,24 @@ async def test_mails_per_address_are_limited(
         assert len(await svc.mail_rows()) == 3
 
 
+async def test_mails_per_address_are_limited_however_the_address_is_capitalised(
+    tmp_path: Path, aiosmtpd_server: tuple[str, Mailbox]
+) -> None:
+    """Mail goes to the account's own spelling of its address and the limit counts that,
+    though the account is looked up (with the count) by the spelling a request gives."""
+    url, _ = aiosmtpd_server
+    settings = make_settings(tmp_path, smtp_url=url, mails_per_address_per_hour=3)
+    async with running_service(settings, worker=False) as svc:
+        await svc.register("Victim@Example.com")
+        for spelling in ("victim@example.com", "VICTIM@example.com") * 3:
+            await svc.register(spelling)
+            r = await svc.client.post("/v1/activations/resend", json={"email": spelling})
+            assert r.status_code == 202
+        await svc.requests_handled()
+        rows = await svc.mail_rows()
+        assert [row.recipient for row in rows] == ["Victim@example.com"] * 3  # domain lower-cased
+
+
 async def test_requests_per_address_are_limited_alike_for_known_and_unknown(
     tmp_path: Path,
 ) -> None:

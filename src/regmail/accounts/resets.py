@@ -49,11 +49,9 @@ class PasswordResets:
     async def reset_in(self, conn: AsyncConnection, request: AddressRequest) -> str | None:
         """The reset mail, if the address has an account (runs after the answer)."""
         now = utcnow()
-        account = await store.by_key(conn, request.address.key)
-        if account is None:
-            return None
-        known = parse_address(account.email)
-        if not await self._mail.allowed(conn, known.ascii, now):
+        addressee = await self._mail.addressee(conn, request.address, now)
+        account, known = addressee.account, addressee.address
+        if account is None or not addressee.allowed:
             return None
         await tokens.retire(conn, account.id, {Purpose.RESET}, now)
         ttl = self._settings.password_reset_ttl_seconds

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from regmail.accounts import store, tokens
-from regmail.accounts.addresses import Address, parse_address
+from regmail.accounts.addresses import Address
 from regmail.accounts.kinds import ACTIVATION, ALREADY_REGISTERED
 from regmail.accounts.links import live_link
 from regmail.accounts.mailing import AccountMail
@@ -81,23 +81,20 @@ class SignUp:
         now: datetime,
     ) -> list[str | None]:
         """The ids of what this sign-up queued: its mail, if limits let it, and events."""
-        account = await store.by_key(conn, address.key)
+        # The address's limits hold for a new account too (one deleted and signed up again
+        # within the hour, say), and reading them with the account keeps the cost, and so
+        # the answer time, the same for a known address and an unknown one.
+        addressee = await self._mail.addressee(conn, address, now)
+        account, known = addressee.account, addressee.address
+        if not addressee.allowed:
+            return []
         if account is None:
-            # The address's limits hold for a new account too (one deleted and signed up
-            # again within the hour, say), and checking them keeps this path's cost, and so
-            # its answer time, the same as a known address's.
-            if not await self._mail.allowed(conn, address.ascii, now):
-                return []
             created = await store.create(conn, address, password_hash, locale, now)
             events = await self._mail.event(conn, EventType.REGISTERED, created, now)
             mail_id = await self._activation_mail(
                 conn, created.id, address, locale, password_hash, now
             )
             return [mail_id, *events]
-        # Known address: mail the account's own address, as it signed up with it.
-        known = parse_address(account.email)
-        if not await self._mail.allowed(conn, known.ascii, now):
-            return []
         if account.status == AccountStatus.PENDING:
             await store.set_pending_password(conn, account.id, password_hash)
             mail_id = await self._activation_mail(
@@ -113,14 +110,12 @@ class SignUp:
         """A pending account gets its activation mail again (its latest sign-up's password);
         others nothing. Runs after the request was answered (accounts/requests.py)."""
         now = utcnow()
-        account = await store.by_key(conn, request.address.key)
-        if account is None or account.status != AccountStatus.PENDING:
-            return None
-        known = parse_address(account.email)
-        if not await self._mail.allowed(conn, known.ascii, now):
+        addressee = await self._mail.addressee(conn, request.address, now)
+        account = addressee.account
+        if account is None or account.status != AccountStatus.PENDING or not addressee.allowed:
             return None
         return await self._activation_mail(
-            conn, account.id, known, account.locale, account.password_hash, now
+            conn, account.id, addressee.address, account.locale, account.password_hash, now
         )
 
     async def _activation_mail(

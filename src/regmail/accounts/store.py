@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, select, update
+from sqlalchemy import Row, Select, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.accounts.addresses import Address
@@ -56,6 +56,20 @@ async def by_key(conn: AsyncConnection, key: str) -> Account | None:
     """The account of an address (`Address.key`)."""
     row = (await conn.execute(_BY_KEY, {"key": key})).first()
     return _account(row) if row is not None else None
+
+
+def by_key_beside(one_row: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """A statement that reads `one_row` (a query of exactly one row) and, beside it, the
+    account of the address bound as `key` (its columns None when there is none): two
+    look-ups in one round trip. Build it once; read the account with `account_in`."""
+    beside = one_row.subquery()
+    found = beside.outerjoin(accounts, accounts.c.email_key == bindparam("key"))
+    return select(beside, accounts).select_from(found)
+
+
+def account_in(row: Row[Any]) -> Account | None:
+    """The account in a row of a `by_key_beside` statement."""
+    return _account(row) if row._mapping["id"] is not None else None
 
 
 async def by_id(conn: AsyncConnection, account_id: str) -> Account | None:

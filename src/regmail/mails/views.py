@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from regmail.clock import utcnow
@@ -114,19 +114,24 @@ async def count_by_status(engine: AsyncEngine) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in MailStatus}
 
 
-# Built once: every sign-up asks it (accounts/store.py says why).
-_RECENT_TO = select(func.count(), func.max(mails.c.created_at)).where(
-    mails.c.recipient == bindparam("recipient"), mails.c.created_at > bindparam("since")
-)
+# Mails queued to the address bound as `recipient` after `since` and when the latest of them
+# was: always one row. Built once: every sign-up asks it (accounts/store.py says why).
+RECENT_TO = select(
+    func.count().label("recent_count"), func.max(mails.c.created_at).label("recent_latest")
+).where(mails.c.recipient == bindparam("recipient"), mails.c.created_at > bindparam("since"))
+
+
+def recent_in(row: Row[Any]) -> tuple[int, datetime | None]:
+    """(count, latest) of a row that holds RECENT_TO's columns."""
+    return int(row.recent_count), row.recent_latest
 
 
 async def recent_to(
     conn: AsyncConnection, recipient: str, since: datetime
 ) -> tuple[int, datetime | None]:
     """(mails queued to `recipient` after `since`, when the latest of them was)."""
-    result = await conn.execute(_RECENT_TO, {"recipient": recipient, "since": since})
-    count, latest = result.one()
-    return int(count), latest
+    result = await conn.execute(RECENT_TO, {"recipient": recipient, "since": since})
+    return recent_in(result.one())
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
