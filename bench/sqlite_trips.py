@@ -1,6 +1,7 @@
 """What a sign-up's SQLite transaction costs the API through SQLAlchemy's own aiosqlite
 adapter (four trips to aiosqlite's thread a statement) and through regmail's
-(db/sqlite_driver.py: one trip a statement).
+(db/sqlite_driver.py: one trip a statement at most; a brief transaction's statements after
+its first, the one that takes the write lock, run on the event loop's thread).
 
     .venv/bin/python bench/sqlite_trips.py [--signups 2000] [--repeat 5]
 
@@ -75,18 +76,18 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     configure_logging("warning")  # as bench/run's services: no line a sign-up
-    runs: dict[str, list[tuple[float, float, float]]] = {"stock": [], "one trip": []}
+    runs: dict[str, list[tuple[float, float, float]]] = {"stock": [], "regmail": []}
     for _ in range(args.repeat):
         runs["stock"].append(await _run(args.signups, stock=True))
-        runs["one trip"].append(await _run(args.signups, stock=False))
+        runs["regmail"].append(await _run(args.signups, stock=False))
     medians = {
         name: [statistics.median(run[i] for run in figures) for i in range(3)]
         for name, figures in runs.items()
     }
     for name, (wall, cpu, trips) in medians.items():
         print(f"{name:>9}: {wall:6,.0f} µs a sign-up, {cpu:6,.0f} µs of CPU, {trips:4.1f} trips")
-    stock, ours = medians["stock"], medians["one trip"]
-    print(f"stock ÷ one trip: wall {stock[0] / ours[0]:.2f}×, CPU {stock[1] / ours[1]:.2f}×")
+    stock, ours = medians["stock"], medians["regmail"]
+    print(f"stock ÷ regmail: wall {stock[0] / ours[0]:.2f}×, CPU {stock[1] / ours[1]:.2f}×")
 
 
 if __name__ == "__main__":

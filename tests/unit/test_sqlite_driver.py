@@ -3,6 +3,7 @@ what its own adapter would have shown it (rows, rowcount, lastrowid, RETURNING, 
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from regmail.db.engine import create_engine
+from regmail.db.engine import brief, create_engine, readonly
 from tests.support.service import make_settings
 from tests.support.sqlite_trips import counted_trips
 
@@ -35,12 +36,94 @@ def trips() -> Iterator[list[object]]:
 
 
 async def test_a_query_is_one_trip(engine: AsyncEngine, trips: list[object]) -> None:
-    async with engine.connect() as conn:
+    async with readonly(engine).connect() as conn:
         await conn.execute(text("SELECT 1"))  # the pool's connection made and checked
         trips.clear()
         rows = (await conn.execute(text("SELECT 1 AS a, 'x' AS b"))).all()
         assert len(trips) == 1  # SQLAlchemy's own adapter: cursor, execute, fetch, close
     assert [tuple(row) for row in rows] == [(1, "x")]
+
+
+async def test_a_brief_transaction_holding_the_write_lock_makes_no_trip_a_statement(
+    engine: AsyncEngine, trips: list[object]
+) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))  # the pool's connection made and checked
+    trips.clear()
+    with pytest.raises(IntegrityError):
+        async with brief(engine).begin() as conn:
+            await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+            assert len(trips) == 1  # BEGIN IMMEDIATE and the INSERT: it may wait for the lock
+            inserted = await conn.execute(text("INSERT INTO t (name) VALUES ('b')"))
+            assert inserted.lastrowid == 2
+            query = text("SELECT name FROM t ORDER BY id")
+            assert (await conn.execute(query)).scalars().all() == ["a", "b"]
+            assert len(trips) == 1  # run on the event loop's thread: they cannot wait
+            await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    assert len(trips) == 2  # the ROLLBACK after the error
+    trips.clear()
+    async with brief(engine).begin() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('c')"))
+        await conn.execute(text("INSERT INTO t (name) VALUES ('d')"))
+    assert len(trips) == 2  # the first statement, then COMMIT (it may checkpoint)
+    async with engine.connect() as conn:
+        names = (await conn.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
+    assert names == ["c", "d"]  # the first transaction's rows rolled back with it
+
+
+async def test_other_transactions_make_a_trip_a_statement(
+    engine: AsyncEngine, trips: list[object]
+) -> None:
+    """A transaction that may touch many rows stays off the loop; so do the statements of a
+    brief connection's next transaction that is not brief."""
+    async with brief(engine).begin() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+    trips.clear()
+    async with engine.begin() as conn:
+        for name in "bcd":
+            await conn.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": name})
+    assert len(trips) == 4  # and COMMIT
+
+
+async def test_a_transaction_that_only_reads_makes_a_trip_a_statement(
+    engine: AsyncEngine, trips: list[object]
+) -> None:
+    """Its BEGIN takes no write lock, so each statement may wait: each goes to the thread."""
+    async with readonly(engine).begin() as conn:
+        for _ in range(3):
+            await conn.execute(text("SELECT count(*) FROM t"))
+    assert len(trips) == 4  # and its COMMIT
+
+
+async def test_a_statement_waiting_for_the_write_lock_leaves_the_event_loop_free(
+    engine: AsyncEngine,
+) -> None:
+    """Two brief writers in one process: the second waits for the lock on aiosqlite's thread, so
+    the first, on the same event loop, goes on and commits. (Had the second waited on the
+    loop's thread, the first could not commit, and the second would time out.)"""
+    first_holds_lock, second_started = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with brief(engine).begin() as conn:
+            await conn.execute(text("INSERT INTO t (name) VALUES ('first')"))
+            first_holds_lock.set()
+            await second_started.wait()
+            await conn.execute(text("INSERT INTO t (name) VALUES ('first, again')"))
+
+    async def second() -> None:
+        await first_holds_lock.wait()
+        async with brief(engine).connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute("PRAGMA busy_timeout=5000")
+            second_started.set()
+            async with conn.begin():
+                await conn.execute(text("INSERT INTO t (name) VALUES ('second')"))
+
+    await asyncio.wait_for(asyncio.gather(first(), second()), 10)
+    async with engine.connect() as conn:
+        names = (await conn.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
+    assert names == ["first", "first, again", "second"]
 
 
 async def test_rowcount_lastrowid_and_returning_are_sqlite3s(engine: AsyncEngine) -> None:

@@ -28,7 +28,7 @@ from regmail.accounts.requests import AddressRequest
 from regmail.accounts.status import AccountStatus
 from regmail.accounts.tokens import Purpose, TokenError
 from regmail.clock import utcnow
-from regmail.db.engine import readonly
+from regmail.db.engine import brief, readonly
 from regmail.event_types import EventType
 from regmail.settings import Settings
 
@@ -53,6 +53,7 @@ class SignUp:
     ) -> None:
         self._engine = engine
         self._reads = readonly(engine)  # look-ups take no write lock
+        self._sign_ups = brief(engine)  # a handful of rows: see db/engine.py
         self._hashing = hashing
         self._settings = settings
         self._mail = mail
@@ -64,11 +65,11 @@ class SignUp:
         password_hash = await self._hashing.hash(checked)
         now = utcnow()
         try:
-            async with self._engine.begin() as conn:
+            async with self._sign_ups.begin() as conn:
                 queued = await self._register_in(conn, address, password_hash, locale, now)
         except IntegrityError:
             # A concurrent sign-up for the same address won the insert: treat as known.
-            async with self._engine.begin() as conn:
+            async with self._sign_ups.begin() as conn:
                 queued = await self._register_in(conn, address, password_hash, locale, now)
         self._mail.queue.committed(*queued)
 

@@ -14,12 +14,13 @@ from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from regmail.db.sqlite_driver import OneTripDBAPI
+from regmail.db.sqlite_driver import OneTripDBAPI, begin_brief
 from regmail.extras import load
 from regmail.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "regmail_read_only"  # an execution option: see readonly()
+BRIEF = "regmail_brief"  # an execution option: see brief()
 DB_TIMEOUT_SECONDS = 5.0
 # A connection back in the pool for less than this is handed out unpinged: HikariCP's
 # aliveBypassWindowMs, and its default.
@@ -114,6 +115,14 @@ def readonly(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(**{READ_ONLY: True})
 
 
+def brief(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool) for brief transactions: a few statements of a row or two,
+    as a sign-up's. On SQLite, once such a transaction holds the write lock, its statements
+    run on the event loop's thread, with no trip to the driver's (db/sqlite_driver.py); a
+    transaction that may touch many rows must not be brief: it would hold the loop."""
+    return engine.execution_options(**{BRIEF: True})
+
+
 def asyncpg_connect_args(engine: AsyncEngine) -> dict[str, Any]:
     """asyncpg.connect's arguments for the engine's own server (for LISTEN): as the
     dialect reads the URL, so a multi-host URL (`?host=a:5432&host=b:5432`) and
@@ -144,5 +153,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # (busy_timeout) instead of failing with SQLITE_BUSY when it upgrades a read lock.
         # A transaction that only reads (`readonly`) needs no lock: WAL lets it run beside
         # the writer.
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        options = conn.get_execution_options()
+        read_only = options.get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if options.get(BRIEF, False) and not read_only:
+            begin_brief(conn.connection.dbapi_connection)

@@ -11,8 +11,17 @@ is kept on the adapted cursor.
 A transaction's BEGIN (db/engine.py issues it) rides along with its first statement: SQLite
 takes the lock at the BEGIN either way, and nothing reaches the database between the two.
 A commit or rollback with no transaction open in SQLite (none begun, or the pool's rollback
-of a connection given back after its commit) makes no trip. A sign-up: 7 trips (its six
-statements, then COMMIT). Connections and errors are SQLAlchemy's own adapter's.
+of a connection given back after its commit) makes no trip.
+
+A brief transaction (db/engine.py's `brief`: a few statements of a row or two, a sign-up's)
+runs its statements on the event loop's thread once its BEGIN IMMEDIATE holds SQLite's
+write lock: from then on they cannot wait for another connection (in WAL mode only taking
+that lock waits), and each takes microseconds on pages the transaction has just read, less
+than a trip costs (bench/sqlite_trips.py). What may wait still goes to the thread: the
+statement carrying the BEGIN (for the lock, up to busy_timeout) and COMMIT (it may
+checkpoint, and so sync the file). A sign-up: 2 trips. Other transactions (a purge of a
+thousand rows, say) keep a trip a statement, so the loop is never held for long.
+Connections and errors are SQLAlchemy's own adapter's.
 """
 
 from __future__ import annotations
@@ -33,7 +42,8 @@ from sqlalchemy.util.concurrency import await_
 # What one statement leaves behind: description, rowcount, lastrowid, rows.
 _Done = tuple[Any, int, int | None, list[Any]]
 _NOTHING: _Done = (None, -1, None, [])
-_BEGINS = frozenset({"BEGIN", "BEGIN IMMEDIATE", "BEGIN DEFERRED", "BEGIN EXCLUSIVE"})
+_LOCKING_BEGINS = frozenset({"BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"})  # take the write lock
+_BEGINS = frozenset({"BEGIN", "BEGIN DEFERRED", *_LOCKING_BEGINS})
 
 
 def _execute(
@@ -101,19 +111,33 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             return
         async with adapted._execute_mutex:
             begin, adapted.pending_begin = adapted.pending_begin, None
-            self._done = await connection._execute(  # type: ignore[no-untyped-call]
-                partial(_execute, connection, begin, operation, parameters, many)
-            )
+            if begin is None and adapted.on_loop():
+                self._done = _execute(connection, None, operation, parameters, many)
+            else:
+                self._done = await connection._execute(  # type: ignore[no-untyped-call]
+                    partial(_execute, connection, begin, operation, parameters, many)
+                )
+                adapted.write_locked = adapted.write_locked or begin in _LOCKING_BEGINS
         self._rows = collections.deque(self._done[3])
 
 
 class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("pending_begin",)
+    __slots__ = ("brief", "pending_begin", "write_locked")
     _cursor_cls = _OneTripCursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self.pending_begin: str | None = None  # a BEGIN no statement has carried yet
+        self.write_locked = False  # this transaction's BEGIN took the write lock
+        self.brief = False  # this transaction is brief (see the top of this file)
+
+    def on_loop(self) -> bool:
+        """Whether the next statement runs on the event loop's thread: the transaction is
+        brief and holds the write lock (SQLite has not ended it on its own, as it does after
+        some errors)."""
+        sqlite: sqlite3.Connection | None = self._connection._connection
+        locked = self.write_locked and sqlite is not None and sqlite.in_transaction
+        return self.brief and locked
 
     def commit(self) -> None:
         if self._in_transaction():
@@ -127,11 +151,17 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
         """Whether SQLite has a transaction open on this connection, forgetting a BEGIN no
         statement carried. Without one, commit and rollback would be trips that do nothing:
         the pool's rollback of every connection it takes back after a commit, say."""
-        self.pending_begin = None
+        self.pending_begin, self.write_locked, self.brief = None, False, False
         # sqlite3 reads this flag without the connection's thread; no statement runs on it
         # now: SQLAlchemy ends a transaction between statements. None: closed.
         sqlite: sqlite3.Connection | None = self._connection._connection
         return sqlite is not None and sqlite.in_transaction
+
+
+def begin_brief(dbapi_connection: Any) -> None:
+    """The transaction SQLAlchemy is beginning on this connection is brief."""
+    if isinstance(dbapi_connection, _OneTripConnection):
+        dbapi_connection.brief = True
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
@@ -141,6 +171,8 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
         super().__init__(aiosqlite, sqlite3)
 
     def connect(self, *arg: Any, **kw: Any) -> _OneTripConnection:
-        connection = aiosqlite.connect(*arg, **kw)
+        # Statements run on the event loop's thread too (see the top of this file); one at a
+        # time either way (the adapter's mutex).
+        connection = aiosqlite.connect(*arg, **{**kw, "check_same_thread": False})
         connection._thread.daemon = True  # as SQLAlchemy's: a forgotten one never blocks exit
         return _OneTripConnection(self, cast(Any, await_(connection)))
