@@ -14,7 +14,7 @@ from sqlalchemy.exc import InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from regmail.db.sqlite_driver import OneTripDBAPI, begin_brief
+from regmail.db.sqlite_driver import OneTripDBAPI, begin_on
 from regmail.extras import load
 from regmail.settings import Settings
 
@@ -155,6 +155,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # the writer.
         options = conn.get_execution_options()
         read_only = options.get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-        if options.get(BRIEF, False) and not read_only:
-            begin_brief(conn.connection.dbapi_connection)
+        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        brief = options.get(BRIEF, False) and not read_only
+        if not begin_on(conn.connection.dbapi_connection, begin, brief):
+            conn.exec_driver_sql(begin)  # SQLAlchemy's own adapter (bench/sqlite_trips.py)

@@ -158,10 +158,15 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
         return sqlite is not None and sqlite.in_transaction
 
 
-def begin_brief(dbapi_connection: Any) -> None:
-    """The transaction SQLAlchemy is beginning on this connection is brief."""
-    if isinstance(dbapi_connection, _OneTripConnection):
-        dbapi_connection.brief = True
+def begin_on(dbapi_connection: Any, begin: str, brief: bool) -> bool:
+    """Begin a transaction on this connection (SQLAlchemy's "begin" event): its next
+    statement carries `begin`. False if the connection is not this driver's: the caller
+    runs the BEGIN itself. (Through SQLAlchemy's execute, the BEGIN cost as much CPU as any
+    statement only to be set aside here.)"""
+    if not isinstance(dbapi_connection, _OneTripConnection):
+        return False
+    dbapi_connection.pending_begin, dbapi_connection.brief = begin, brief
+    return True
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
