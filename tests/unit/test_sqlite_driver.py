@@ -35,6 +35,13 @@ def trips() -> Iterator[list[object]]:
         yield calls
 
 
+async def _pool_ready(engine: AsyncEngine, trips: list[object]) -> None:
+    """The pool's connection made and checked, and the trips that took forgotten."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    trips.clear()
+
+
 async def test_a_query_is_one_trip(engine: AsyncEngine, trips: list[object]) -> None:
     async with readonly(engine).connect() as conn:
         await conn.execute(text("SELECT 1"))  # the pool's connection made and checked
@@ -47,9 +54,7 @@ async def test_a_query_is_one_trip(engine: AsyncEngine, trips: list[object]) -> 
 async def test_a_brief_transaction_holding_the_write_lock_makes_no_trip_a_statement(
     engine: AsyncEngine, trips: list[object]
 ) -> None:
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))  # the pool's connection made and checked
-    trips.clear()
+    await _pool_ready(engine, trips)
     with pytest.raises(IntegrityError):
         async with brief(engine).begin() as conn:
             await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
@@ -168,9 +173,7 @@ async def test_a_statement_that_fails_leaves_no_rows_of_the_last(engine: AsyncEn
 async def test_begin_rides_with_the_first_statement(
     engine: AsyncEngine, trips: list[object]
 ) -> None:
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))  # the pool's connection made and checked
-    trips.clear()
+    await _pool_ready(engine, trips)
     async with engine.begin() as conn:
         await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
     assert len(trips) == 2  # BEGIN IMMEDIATE with the INSERT, then COMMIT (it was 4: and
