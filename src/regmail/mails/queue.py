@@ -61,12 +61,16 @@ def _insert_unless_suppressed(columns: tuple[str, ...]) -> Insert:
     return mails.insert().from_select(columns, unless)
 
 
-@lru_cache(maxsize=4)
-def _queue_unless_suppressed(columns: tuple[str, ...]) -> Select[Any]:
-    """PostgreSQL: the mails row as `_insert_unless_suppressed` writes it, its outbox row
-    and the NOTIFY in one statement; a row back unless the recipient is suppressed."""
-    mail = _insert_unless_suppressed(columns).returning(mails.c.id).cte("mail")
-    return notifying_insert_after(mail)
+@lru_cache(maxsize=8)
+def _queue_on_postgres(columns: tuple[str, ...], suppressible: bool) -> Select[Any]:
+    """PostgreSQL: the mails row (unless its recipient is suppressed, if `suppressible`),
+    its outbox row and the NOTIFY in one statement; a row back if they were written."""
+    if suppressible:
+        insert = _insert_unless_suppressed(columns)
+    else:
+        bound = {name: bindparam(name, type_=mails.c[name].type) for name in columns}
+        insert = mails.insert().values(bound)
+    return notifying_insert_after(insert.returning(mails.c.id).cte("mail"))
 
 
 def message_key(channel: str, recipient: str, account_id: str | None, mail_id: str) -> str:
@@ -122,15 +126,17 @@ class MailQueue:
         """Store the mail and its outbox row, to commit with the caller; its id, or None
         when the recipient is suppressed."""
         rows = self.rows(mail, now)
+        values = rows.mail
+        if rows.suppressible:
+            values = values | {_SUPPRESSION_KEY: mail.recipient.lower()}
+        if conn.dialect.name == "postgresql":
+            together = _queue_on_postgres(tuple(rows.mail), rows.suppressible)
+            written = await conn.execute(together, values | after_values(rows.outbox))
+            return rows.mail_id if written.first() is not None else None
         if not rows.suppressible:
-            await conn.execute(_INSERT_MAIL, rows.mail)
+            await conn.execute(_INSERT_MAIL, values)
         else:
-            unless = rows.mail | {_SUPPRESSION_KEY: mail.recipient.lower()}
-            if conn.dialect.name == "postgresql":
-                together = _queue_unless_suppressed(tuple(rows.mail))
-                written = await conn.execute(together, unless | after_values(rows.outbox))
-                return rows.mail_id if written.first() is not None else None
-            written = await conn.execute(_insert_unless_suppressed(tuple(rows.mail)), unless)
+            written = await conn.execute(_insert_unless_suppressed(tuple(rows.mail)), values)
             if written.rowcount == 0:
                 return None
         await insert_values(conn, [rows.outbox])
