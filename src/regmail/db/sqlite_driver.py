@@ -135,9 +135,10 @@ class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
         """Whether the next statement runs on the event loop's thread: the transaction is
         brief and holds the write lock (SQLite has not ended it on its own, as it does after
         some errors)."""
+        if not (self.brief and self.write_locked):
+            return False
         sqlite: sqlite3.Connection | None = self._connection._connection
-        locked = self.write_locked and sqlite is not None and sqlite.in_transaction
-        return self.brief and locked
+        return sqlite is not None and sqlite.in_transaction
 
     def commit(self) -> None:
         if self._in_transaction():
