@@ -10,7 +10,7 @@ limited: they must always arrive.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from regmail.accounts import store
 from regmail.accounts.addresses import Address, parse_address
 from regmail.accounts.store import Account
+from regmail.db.carried import Write
 from regmail.event_types import EventType
 from regmail.mails.events import Events
 from regmail.mails.kinds import Kind
@@ -101,7 +102,9 @@ class AccountMail:
         account_id: str,
         context: Mapping[str, Any] | None = None,
         expires_at: datetime | None = None,
+        carried: Sequence[Write] = (),
     ) -> str | None:
-        """Queue the mail in the caller's transaction; its id (None: suppressed)."""
+        """Queue the mail in the caller's transaction, after the `carried` writes (one
+        statement with them on PostgreSQL: db/carried.py); its id (None: suppressed)."""
         mail = NewMail(kind.name, recipient, locale, context or {}, account_id, expires_at)
-        return await self.queue.enqueue(conn, mail, now)
+        return await self.queue.enqueue(conn, mail, now, carried)

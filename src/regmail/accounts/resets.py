@@ -55,7 +55,7 @@ class PasswordResets:
             return None
         await tokens.retire(conn, account.id, {Purpose.RESET}, now)
         ttl = self._settings.password_reset_ttl_seconds
-        token, expires_at = await tokens.issue(conn, account.id, Purpose.RESET, now, ttl)
+        token, expires_at, issued = tokens.issued(account.id, Purpose.RESET, now, ttl)
         return await self._mail.send(
             conn,
             PASSWORD_RESET,
@@ -65,6 +65,7 @@ class PasswordResets:
             account_id=account.id,
             context={"token": token},
             expires_at=expires_at,
+            carried=(issued,),
         )
 
     async def complete(self, token: str, password: str) -> PasswordSet:

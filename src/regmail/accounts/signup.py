@@ -28,6 +28,7 @@ from regmail.accounts.requests import AddressRequest
 from regmail.accounts.status import AccountStatus
 from regmail.accounts.tokens import Purpose, TokenError
 from regmail.clock import utcnow
+from regmail.db.carried import Write
 from regmail.db.engine import brief, readonly
 from regmail.event_types import EventType
 from regmail.settings import Settings
@@ -90,16 +91,16 @@ class SignUp:
         if not addressee.allowed:
             return []
         if account is None:
-            created = await store.create(conn, address, password_hash, locale, now)
-            events = await self._mail.event(conn, EventType.REGISTERED, created, now)
+            created, write = store.new_account(address, password_hash, locale, now)
             mail_id = await self._activation_mail(
-                conn, created.id, address, locale, password_hash, now
+                conn, created.id, address, locale, password_hash, now, write
             )
+            events = await self._mail.event(conn, EventType.REGISTERED, created, now)
             return [mail_id, *events]
         if account.status == AccountStatus.PENDING:
-            await store.set_pending_password(conn, account.id, password_hash)
+            write = store.pending_password(account.id, password_hash)
             mail_id = await self._activation_mail(
-                conn, account.id, known, account.locale, password_hash, now
+                conn, account.id, known, account.locale, password_hash, now, write
             )
             return [mail_id]
         mail_id = await self._mail.send(
@@ -127,10 +128,13 @@ class SignUp:
         locale: str,
         password_hash: str,
         now: datetime,
+        *carried: Write,
     ) -> str | None:
+        """The activation mail, its token and the `carried` writes before them: one
+        statement on PostgreSQL (db/carried.py)."""
         ttl = self._settings.token_ttl_seconds
-        token, expires_at = await tokens.issue(
-            conn, account_id, Purpose.ACTIVATION, now, ttl, password_hash=password_hash
+        token, expires_at, issued = tokens.issued(
+            account_id, Purpose.ACTIVATION, now, ttl, password_hash=password_hash
         )
         return await self._mail.send(
             conn,
@@ -141,6 +145,7 @@ class SignUp:
             account_id=account_id,
             context={"token": token},
             expires_at=expires_at,
+            carried=(*carried, issued),
         )
 
     async def activate(self, token: str, password: str) -> Activated:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from regmail.accounts.addresses import Address
 from regmail.accounts.status import AccountStatus
+from regmail.db.carried import Write, bind_name, bound, insert_bound
 from regmail.db.tables import accounts
 
 
@@ -44,11 +45,29 @@ class Account:
 # (SQLAlchemy derives its cache key each time) than SQLite takes to run it (bench/README.md).
 _BY_KEY = select(accounts).where(accounts.c.email_key == bindparam("key"))
 _BY_ID = select(accounts).where(accounts.c.id == bindparam("id"))
-_INSERT = accounts.insert()
+_NEW = "account"  # the prefix of a new account's bound values (db/carried.py)
+_INSERT = insert_bound(
+    accounts,
+    _NEW,
+    (
+        "id",
+        "email",
+        "email_key",
+        "password_hash",
+        "status",
+        "locale",
+        "created_at",
+        "failed_sign_ins",
+    ),
+)
+_PENDING = "pending"
 _SET_PENDING_PASSWORD = (
     update(accounts)
-    .where(accounts.c.id == bindparam("b_id"), accounts.c.status == AccountStatus.PENDING)
-    .values(password_hash=bindparam("b_hash"))
+    .where(
+        accounts.c.id == bindparam(bind_name(_PENDING, "id")),
+        accounts.c.status == bindparam(bind_name(_PENDING, "status")),
+    )
+    .values(password_hash=bindparam(bind_name(_PENDING, "password_hash")))
 )
 
 
@@ -81,6 +100,16 @@ async def create(
     conn: AsyncConnection, address: Address, password_hash: str, locale: str, now: datetime
 ) -> Account:
     """A pending account; IntegrityError if the address has one already."""
+    account, write = new_account(address, password_hash, locale, now)
+    await write.run(conn)
+    return account
+
+
+def new_account(
+    address: Address, password_hash: str, locale: str, now: datetime
+) -> tuple[Account, Write]:
+    """A pending account and its INSERT, for a later statement to carry (db/carried.py);
+    that statement fails with IntegrityError if the address has an account already."""
     account = Account(
         id=str(uuid.uuid4()),
         email=address.display,
@@ -91,20 +120,17 @@ async def create(
         activated_at=None,
         failed_sign_ins=0,
     )
-    await conn.execute(
-        _INSERT,
-        {
-            "id": account.id,
-            "email": account.email,
-            "email_key": address.key,
-            "password_hash": password_hash,
-            "status": account.status,
-            "locale": locale,
-            "created_at": now,
-            "failed_sign_ins": 0,
-        },
-    )
-    return account
+    row = {
+        "id": account.id,
+        "email": account.email,
+        "email_key": address.key,
+        "password_hash": password_hash,
+        "status": account.status,
+        "locale": locale,
+        "created_at": now,
+        "failed_sign_ins": 0,
+    }
+    return account, Write(_INSERT, bound(_NEW, row))
 
 
 async def set_password(
@@ -122,9 +148,13 @@ async def set_password(
     await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
 
 
-async def set_pending_password(conn: AsyncConnection, account_id: str, password_hash: str) -> None:
-    """A pending account's latest sign-up: its password is the one a sign-in check knows."""
-    await conn.execute(_SET_PENDING_PASSWORD, {"b_id": account_id, "b_hash": password_hash})
+def pending_password(account_id: str, password_hash: str) -> Write:
+    """A pending account's latest sign-up: its password is the one a sign-in check knows
+    (a write for a later statement to carry: db/carried.py)."""
+    # Every value bound by name: SQLAlchemy binds no literal of a statement carried as a
+    # WITH (it asks for a value for `status == PENDING` written as a literal).
+    row = {"id": account_id, "status": AccountStatus.PENDING, "password_hash": password_hash}
+    return Write(_SET_PENDING_PASSWORD, bound(_PENDING, row))
 
 
 async def rehash(conn: AsyncConnection, account_id: str, old_hash: str, new_hash: str) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from regmail.db.carried import Write, bound, insert_bound
 from regmail.db.tables import account_tokens
 
 TOKEN_BYTES = 32
@@ -65,7 +66,20 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-_INSERT = account_tokens.insert()  # built once (see store.py)
+_NEW = "token"  # the prefix of a new token's bound values (db/carried.py)
+_INSERT = insert_bound(
+    account_tokens,
+    _NEW,
+    (
+        "token_hash",
+        "account_id",
+        "purpose",
+        "password_hash",
+        "new_email",
+        "created_at",
+        "expires_at",
+    ),
+)  # built once: store.py
 
 
 async def issue(
@@ -79,21 +93,36 @@ async def issue(
     new_email: str | None = None,
 ) -> tuple[str, datetime]:
     """A new token (stored only as its hash) and when it expires."""
+    token, expires_at, write = issued(
+        account_id, purpose, now, ttl_seconds, password_hash=password_hash, new_email=new_email
+    )
+    await write.run(conn)
+    return token, expires_at
+
+
+def issued(
+    account_id: str,
+    purpose: Purpose,
+    now: datetime,
+    ttl_seconds: float,
+    *,
+    password_hash: str | None = None,
+    new_email: str | None = None,
+) -> tuple[str, datetime, Write]:
+    """A new token, when it expires, and the INSERT of its hash for a later statement to
+    carry (db/carried.py)."""
     token = new_token()
     expires_at = now + timedelta(seconds=ttl_seconds)
-    await conn.execute(
-        _INSERT,
-        {
-            "token_hash": token_hash(token),
-            "account_id": account_id,
-            "purpose": purpose,
-            "password_hash": password_hash,
-            "new_email": new_email,
-            "created_at": now,
-            "expires_at": expires_at,
-        },
-    )
-    return token, expires_at
+    row = {
+        "token_hash": token_hash(token),
+        "account_id": account_id,
+        "purpose": purpose,
+        "password_hash": password_hash,
+        "new_email": new_email,
+        "created_at": now,
+        "expires_at": expires_at,
+    }
+    return token, expires_at, Write(_INSERT, bound(_NEW, row))
 
 
 async def find(conn: AsyncConnection, token: str, purpose: Purpose) -> Token:

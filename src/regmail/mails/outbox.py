@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import CTE, Row, Select, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from regmail.db.carried import bind_name, bound
 from regmail.db.tables import outbox
 from regmail.mails.status import OutboxStatus
 
@@ -95,8 +96,9 @@ _INSERT_ONE_NOTIFYING = select(func.pg_notify(CHANNEL, "")).add_cte(
 )
 
 
-# The bind names of the outbox row in `notifying_insert_after`, apart from its step's.
-_AFTER = "outbox_"
+# The bind names of the outbox row in `notifying_insert_after`, apart from its step's
+# (db/carried.py).
+_AFTER = "outbox"
 
 
 def notifying_insert_after(step: CTE) -> Select[Any]:
@@ -104,14 +106,16 @@ def notifying_insert_after(step: CTE) -> Select[Any]:
     WITH: the mail's INSERT) returned a row, and a row returned if they were: the mail, its
     outbox row and the wake-up in one round trip. Bind the row with `after_values`."""
     names = list(outbox_values("", "", datetime.min))
-    values = select(*(bindparam(_AFTER + name, type_=outbox.c[name].type) for name in names))
+    values = select(
+        *(bindparam(bind_name(_AFTER, name), type_=outbox.c[name].type) for name in names)
+    )
     queued = outbox.insert().from_select(names, values.select_from(step))
     return select(func.pg_notify(CHANNEL, "")).select_from(queued.returning(outbox.c.id).cte())
 
 
 def after_values(values: dict[str, Any]) -> dict[str, Any]:
     """An `outbox_values` row bound for `notifying_insert_after`."""
-    return {_AFTER + name: value for name, value in values.items()}
+    return bound(_AFTER, values)
 
 
 async def insert_values(conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> None:

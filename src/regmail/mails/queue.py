@@ -10,7 +10,7 @@ a suppressed address (it hard-bounced) is not queued at all.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -19,7 +19,9 @@ from typing import Any
 import structlog
 from sqlalchemy import Insert, Select, String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import UpdateBase
 
+from regmail.db.carried import Write, bind_name, bound, carrying, insert_bound, values_of
 from regmail.db.tables import mails
 from regmail.mails.kinds import Channel, InvalidMail, Kinds
 from regmail.mails.outbox import (
@@ -36,7 +38,9 @@ from regmail.tracing import current_traceparent
 
 log = structlog.get_logger(__name__)
 _INSERT_MAIL = mails.insert()  # built once (accounts/store.py says why)
-_SUPPRESSION_KEY = "suppression_key"  # the recipient lower-cased, as suppressions keeps it
+_MAIL = "mail"  # the prefix of the mail's bound values (db/carried.py)
+# The recipient lower-cased, as suppressions keeps it.
+_SUPPRESSION_KEY = bind_name("suppression", "address")
 
 EVENT_KEY = "event:"  # an event's broker key: ordered per account (a Kafka partition key too)
 
@@ -56,21 +60,23 @@ class NewMail:
 def _insert_unless_suppressed(columns: tuple[str, ...]) -> Insert:
     """The mails row, written only if its recipient is not suppressed: the check and the
     INSERT in one statement (they were two trips to the database a mail)."""
-    values = select(*(bindparam(name, type_=mails.c[name].type) for name in columns))
-    unless = values.where(not_suppressed(bindparam(_SUPPRESSION_KEY, type_=String())))
+    binds = (bindparam(bind_name(_MAIL, name), type_=mails.c[name].type) for name in columns)
+    unless = select(*binds).where(not_suppressed(bindparam(_SUPPRESSION_KEY, type_=String())))
     return mails.insert().from_select(columns, unless)
 
 
-@lru_cache(maxsize=8)
-def _queue_on_postgres(columns: tuple[str, ...], suppressible: bool) -> Select[Any]:
+@lru_cache(maxsize=32)
+def _queue_on_postgres(
+    columns: tuple[str, ...], suppressible: bool, carried: tuple[UpdateBase, ...]
+) -> Select[Any]:
     """PostgreSQL: the mails row (unless its recipient is suppressed, if `suppressible`),
-    its outbox row and the NOTIFY in one statement; a row back if they were written."""
+    its outbox row and the NOTIFY in one statement, carrying the writes before the mail
+    (db/carried.py); a row back if the mail and its outbox row were written."""
     if suppressible:
         insert = _insert_unless_suppressed(columns)
     else:
-        bound = {name: bindparam(name, type_=mails.c[name].type) for name in columns}
-        insert = mails.insert().values(bound)
-    return notifying_insert_after(insert.returning(mails.c.id).cte("mail"))
+        insert = insert_bound(mails, _MAIL, columns)
+    return carrying(notifying_insert_after(insert.returning(mails.c.id).cte("mail")), carried)
 
 
 def message_key(channel: str, recipient: str, account_id: str | None, mail_id: str) -> str:
@@ -122,19 +128,26 @@ class MailQueue:
         queued = outbox_values(mail_id, key, now, current_traceparent())
         return QueuedRows(mail_id, values, queued, channel == Channel.MAIL)
 
-    async def enqueue(self, conn: AsyncConnection, mail: NewMail, now: datetime) -> str | None:
-        """Store the mail and its outbox row, to commit with the caller; its id, or None
-        when the recipient is suppressed."""
+    async def enqueue(
+        self, conn: AsyncConnection, mail: NewMail, now: datetime, carried: Sequence[Write] = ()
+    ) -> str | None:
+        """Store the mail and its outbox row, to commit with the caller, after the `carried`
+        writes (written even when the mail is not); the mail's id, or None when the
+        recipient is suppressed."""
         rows = self.rows(mail, now)
-        values = rows.mail
+        values = bound(_MAIL, rows.mail)
         if rows.suppressible:
-            values = values | {_SUPPRESSION_KEY: mail.recipient.lower()}
+            values[_SUPPRESSION_KEY] = mail.recipient.lower()
         if conn.dialect.name == "postgresql":
-            together = _queue_on_postgres(tuple(rows.mail), rows.suppressible)
-            written = await conn.execute(together, values | after_values(rows.outbox))
+            writes = tuple(write.statement for write in carried)
+            together = _queue_on_postgres(tuple(rows.mail), rows.suppressible, writes)
+            values |= after_values(rows.outbox) | values_of(carried)
+            written = await conn.execute(together, values)
             return rows.mail_id if written.first() is not None else None
+        for write in carried:
+            await write.run(conn)
         if not rows.suppressible:
-            await conn.execute(_INSERT_MAIL, values)
+            await conn.execute(_INSERT_MAIL, rows.mail)
         else:
             written = await conn.execute(_insert_unless_suppressed(tuple(rows.mail)), values)
             if written.rowcount == 0:

@@ -1,0 +1,66 @@
+"""Writes whose result nobody reads, carried by a later statement of their transaction.
+
+On PostgreSQL a carried write becomes a data-modifying WITH of the statement that carries
+it (mails/queue.py's: the mail's INSERT, its outbox row and the NOTIFY), so a sign-up's
+account, token and mail are one round trip instead of three. PostgreSQL runs every part
+of one statement on one snapshot and checks foreign keys at the statement's end, so a
+token may name an account written in the same statement; a unique violation fails the
+whole statement as it would have failed the write alone. On SQLite, where a statement of a
+brief transaction is no trip at all (db/sqlite_driver.py), a carried write simply runs
+first, by itself.
+
+Each write's statement is built once by its table's owner with its bound parameters named
+`prefix + column`, the prefix ending in `__` so no two writes' names (nor the carrying
+statement's) meet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Insert, Select, Table, bindparam
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import UpdateBase
+
+SEPARATOR = "__"
+
+
+@dataclass(frozen=True)
+class Write:
+    statement: UpdateBase  # built once: carrying statements are cached by its identity
+    values: Mapping[str, Any]  # named as the statement binds them (`bound`)
+
+    async def run(self, conn: AsyncConnection) -> None:
+        """The write by itself (where nothing carries it)."""
+        await conn.execute(self.statement, self.values)
+
+
+def insert_bound(table: Table, prefix: str, columns: Iterable[str]) -> Insert:
+    """An INSERT of `columns` into `table`, each bound as `prefix__column`."""
+    binds = {name: bindparam(bind_name(prefix, name), type_=table.c[name].type) for name in columns}
+    return table.insert().values(binds)
+
+
+def bind_name(prefix: str, name: str) -> str:
+    return f"{prefix}{SEPARATOR}{name}"
+
+
+def bound(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` named as `insert_bound` (or `bind_name`) binds them."""
+    return {bind_name(prefix, name): value for name, value in values.items()}
+
+
+def carrying(statement: Select[Any], writes: Sequence[UpdateBase]) -> Select[Any]:
+    """PostgreSQL: `statement` with `writes` run as data-modifying WITHs of it. Cache what
+    it returns (SQLAlchemy caches a statement's compiled form by the statement object)."""
+    return statement.add_cte(*(write.cte(f"carried_{i}") for i, write in enumerate(writes)))
+
+
+def values_of(writes: Sequence[Write]) -> dict[str, Any]:
+    """The bound values of every write, for the statement that carries them."""
+    merged: dict[str, Any] = {}
+    for write in writes:
+        merged |= write.values
+    return merged

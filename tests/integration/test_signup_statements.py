@@ -1,0 +1,89 @@
+"""A sign-up's writes ride in the statement that queues its mail (db/carried.py): on
+PostgreSQL every sign-up, for a new, a pending or an active address, is two statements
+(the look-up and one write), so the three cost the same trips; each write still changes
+exactly what it names."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, func, select, update
+
+from regmail.accounts import store
+from regmail.accounts.addresses import parse_address
+from regmail.accounts.status import AccountStatus
+from regmail.db.migrate import migrate
+from regmail.db.tables import account_tokens, accounts, mails, outbox
+from regmail.runtime import Runtime
+from tests.support.service import PASSWORD, make_settings
+
+ADDRESS = parse_address("carried@example.com")
+
+
+@pytest.fixture
+async def runtime(database_url: str, tmp_path: Path) -> AsyncIterator[Runtime]:
+    runtime = Runtime.build(make_settings(tmp_path, database_url=database_url))
+    await migrate(runtime.engine)
+    yield runtime
+    runtime.hashing.close()
+    await runtime.engine.dispose()
+
+
+async def _statements_of_sign_up(runtime: Runtime, locale: str) -> list[str]:
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]).lstrip().split(None, 1)[0])
+
+    event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await runtime.accounts.signup.register(ADDRESS, PASSWORD, locale)
+    finally:
+        event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
+    return seen
+
+
+async def _counts(runtime: Runtime) -> tuple[int, int, int]:
+    async with runtime.engine.connect() as conn:
+        return (
+            await conn.scalar(select(func.count()).select_from(account_tokens)) or 0,
+            await conn.scalar(select(func.count()).select_from(mails)) or 0,
+            await conn.scalar(select(func.count()).select_from(outbox)) or 0,
+        )
+
+
+async def test_each_sign_up_writes_in_the_statement_that_queues_its_mail(
+    runtime: Runtime,
+) -> None:
+    on_postgres = runtime.engine.dialect.name == "postgresql"
+
+    new = await _statements_of_sign_up(runtime, "en")
+    async with runtime.engine.connect() as conn:
+        account = await store.by_key(conn, ADDRESS.key)
+    assert account is not None and account.status == AccountStatus.PENDING
+    assert await _counts(runtime) == (1, 1, 1)
+
+    # Signed up again in another language: the new password and a token, nothing else of
+    # the account (its locale, id and status stay as they were).
+    pending = await _statements_of_sign_up(runtime, "de")
+    async with runtime.engine.connect() as conn:
+        again = await store.by_key(conn, ADDRESS.key)
+    assert again is not None and again.password_hash != account.password_hash
+    assert (again.id, again.locale, again.status) == (account.id, "en", AccountStatus.PENDING)
+    assert await _counts(runtime) == (2, 2, 2)
+
+    async with runtime.engine.begin() as conn:
+        await conn.execute(
+            update(accounts).where(accounts.c.id == account.id).values(status="active")
+        )
+    active = await _statements_of_sign_up(runtime, "en")
+    assert await _counts(runtime) == (2, 3, 3)
+
+    if on_postgres:
+        # The look-up, then one statement with every write: it was four for a new address.
+        assert new == pending == active == ["SELECT", "WITH"]
+    else:
+        # SQLite runs each write by itself (statements of a brief transaction are no trip).
+        assert (len(new), len(pending), len(active)) == (5, 5, 3)
