@@ -53,6 +53,10 @@ class AccountMail:
         self._events = events
         self._settings = settings
 
+    def emits(self, event_type: EventType) -> bool:
+        """Whether a change of this type writes an event (some destination wants it)."""
+        return self._events.wanted(event_type)
+
     async def event(
         self,
         conn: AsyncConnection,

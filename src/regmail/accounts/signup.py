@@ -29,7 +29,7 @@ from regmail.accounts.status import AccountStatus
 from regmail.accounts.tokens import Purpose, TokenError
 from regmail.clock import utcnow
 from regmail.db.carried import Write
-from regmail.db.engine import brief, readonly
+from regmail.db.engine import brief, one_write, readonly
 from regmail.event_types import EventType
 from regmail.settings import Settings
 
@@ -54,7 +54,10 @@ class SignUp:
     ) -> None:
         self._engine = engine
         self._reads = readonly(engine)  # look-ups take no write lock
-        self._sign_ups = brief(engine)  # a handful of rows: see db/engine.py
+        # A handful of rows (db/engine.py); with no event to write beside them, the
+        # look-up and one statement (db/carried.py), so no BEGIN and COMMIT on PostgreSQL.
+        wrote_alone = not mail.emits(EventType.REGISTERED)
+        self._sign_ups = one_write(engine) if wrote_alone else brief(engine)
         self._hashing = hashing
         self._settings = settings
         self._mail = mail

@@ -82,6 +82,10 @@ class Events:
         self._destinations = destinations
         self._last = datetime.min.replace(tzinfo=UTC)
 
+    def wanted(self, event_type: EventType) -> bool:
+        """Whether any destination wants events of this type (emit would write)."""
+        return any(destination.wants(event_type) for destination in self._destinations)
+
     async def emit(
         self,
         conn: AsyncConnection,
