@@ -58,19 +58,19 @@ async def test_a_brief_transaction_holding_the_write_lock_makes_no_trip_a_statem
     with pytest.raises(IntegrityError):
         async with brief(engine).begin() as conn:
             await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
-            assert len(trips) == 1  # BEGIN IMMEDIATE and the INSERT: it may wait for the lock
+            assert trips == []  # BEGIN IMMEDIATE on the loop too: the lock was free
             inserted = await conn.execute(text("INSERT INTO t (name) VALUES ('b')"))
             assert inserted.lastrowid == 2
             query = text("SELECT name FROM t ORDER BY id")
             assert (await conn.execute(query)).scalars().all() == ["a", "b"]
-            assert len(trips) == 1  # run on the event loop's thread: they cannot wait
+            assert trips == []  # run on the event loop's thread: they cannot wait
             await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
-    assert len(trips) == 2  # the ROLLBACK after the error
+    assert len(trips) == 1  # the ROLLBACK after the error
     trips.clear()
     async with brief(engine).begin() as conn:
         await conn.execute(text("INSERT INTO t (name) VALUES ('c')"))
         await conn.execute(text("INSERT INTO t (name) VALUES ('d')"))
-    assert len(trips) == 2  # the first statement, then COMMIT (it may checkpoint)
+    assert len(trips) == 1  # COMMIT (it may checkpoint)
     async with engine.connect() as conn:
         names = (await conn.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
     assert names == ["c", "d"]  # the first transaction's rows rolled back with it
@@ -129,6 +129,34 @@ async def test_a_statement_waiting_for_the_write_lock_leaves_the_event_loop_free
     async with engine.connect() as conn:
         names = (await conn.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
     assert names == ["first", "first, again", "second"]
+
+
+async def test_a_brief_begin_finding_the_lock_held_waits_for_it_on_the_thread(
+    engine: AsyncEngine, trips: list[object], tmp_path: Path
+) -> None:
+    """Tried on the loop with no busy timeout, it is answered "busy" at once; then it waits
+    on aiosqlite's thread, under the connection's own busy timeout, unchanged."""
+    await _pool_ready(engine, trips)
+    holder = sqlite3.connect(tmp_path / "regmail.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    async with brief(engine).connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.execute("PRAGMA busy_timeout=5000")
+        trips.clear()
+        async with conn.begin():
+            insert = asyncio.ensure_future(conn.execute(text("INSERT INTO t (name) VALUES ('a')")))
+            await asyncio.sleep(0)  # one turn of the loop: the INSERT starts, and waits
+            assert not insert.done() and len(trips) == 1
+            holder.rollback()
+            await insert
+            await conn.execute(text("INSERT INTO t (name) VALUES ('b')"))
+            assert len(trips) == 1  # the lock held now: the next statement on the loop
+        async with driver.execute("PRAGMA busy_timeout") as cursor:
+            assert await cursor.fetchone() == (5000,)
+    holder.close()
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 2
 
 
 async def test_rowcount_lastrowid_and_returning_are_sqlite3s(engine: AsyncEngine) -> None:

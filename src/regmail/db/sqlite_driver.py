@@ -17,10 +17,11 @@ A brief transaction (db/engine.py's `brief`: a few statements of a row or two, a
 runs its statements on the event loop's thread once its BEGIN IMMEDIATE holds SQLite's
 write lock: from then on they cannot wait for another connection (in WAL mode only taking
 that lock waits), and each takes microseconds on pages the transaction has just read, less
-than a trip costs (bench/sqlite_trips.py). What may wait still goes to the thread: the
-statement carrying the BEGIN (for the lock, up to busy_timeout) and COMMIT (it may
-checkpoint, and so sync the file). A sign-up: 2 trips. Other transactions (a purge of a
-thousand rows, say) keep a trip a statement, so the loop is never held for long.
+than a trip costs (bench/sqlite_trips.py). Its BEGIN is tried on the loop too, with no
+busy timeout: when another connection holds the lock, the BEGIN and the statement carrying
+it go to the thread to wait for it there (up to busy_timeout). COMMIT always goes to the
+thread: it may checkpoint, and so sync the file. A sign-up: 1 trip. Other transactions (a
+purge of a thousand rows, say) keep a trip a statement, so the loop is never held for long.
 Connections and errors are SQLAlchemy's own adapter's.
 """
 
@@ -44,6 +45,23 @@ _Done = tuple[Any, int, int | None, list[Any]]
 _NOTHING: _Done = (None, -1, None, [])
 _LOCKING_BEGINS = frozenset({"BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"})  # take the write lock
 _BEGINS = frozenset({"BEGIN", "BEGIN DEFERRED", *_LOCKING_BEGINS})
+
+
+def _begin_unless_busy(sqlite: sqlite3.Connection, begin: str) -> bool:
+    """On the event loop's thread: `begin` if SQLite's write lock is free this instant
+    (True), else nothing begun (False: the BEGIN goes to aiosqlite's thread to wait for it).
+    The busy timeout is set aside meanwhile, so a held lock is an answer, never a wait."""
+    timeout = sqlite.execute("PRAGMA busy_timeout").fetchone()[0]
+    sqlite.execute("PRAGMA busy_timeout=0").close()
+    try:
+        sqlite.execute(begin).close()
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            raise
+        return False
+    finally:
+        sqlite.execute(f"PRAGMA busy_timeout={int(timeout)}").close()
+    return True
 
 
 def _execute(
@@ -111,6 +129,9 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             return
         async with adapted._execute_mutex:
             begin, adapted.pending_begin = adapted.pending_begin, None
+            if begin in _LOCKING_BEGINS and adapted.brief:
+                adapted.write_locked = _begin_unless_busy(connection._conn, begin)
+                begin = None if adapted.write_locked else begin
             if begin is None and adapted.on_loop():
                 self._done = _execute(connection, None, operation, parameters, many)
             else:
