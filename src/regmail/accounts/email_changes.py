@@ -68,8 +68,8 @@ class EmailChanges:
             if free and await self._mail.allowed(conn, new_address.ascii, now):
                 await tokens.retire(conn, account.id, {Purpose.EMAIL_CHANGE}, now)
                 ttl = self._settings.token_ttl_seconds
-                token, expires_at = await tokens.issue(
-                    conn, account.id, Purpose.EMAIL_CHANGE, now, ttl, new_email=new_address.display
+                token, expires_at, issued = tokens.issued(
+                    account.id, Purpose.EMAIL_CHANGE, now, ttl, new_email=new_address.display
                 )
                 context = {"token": token, "new_email": new_address.display}
                 queued.append(
@@ -82,6 +82,7 @@ class EmailChanges:
                         account_id=account.id,
                         context=context,
                         expires_at=expires_at,
+                        carried=(issued,),
                     )
                 )
             queued.append(

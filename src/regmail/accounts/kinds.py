@@ -49,9 +49,10 @@ async def _renew_activation(conn: AsyncConnection, replay: Replay) -> Renewal:
     if account is None or account.status != AccountStatus.PENDING:
         raise NotReplayable("the account is no longer pending; it needs no activation")
     ttl = replay.settings.token_ttl_seconds
-    token, expires_at = await tokens.issue(
-        conn, account.id, Purpose.ACTIVATION, replay.now, ttl, password_hash=account.password_hash
+    token, expires_at, issued = tokens.issued(
+        account.id, Purpose.ACTIVATION, replay.now, ttl, password_hash=account.password_hash
     )
+    await issued.run(conn)
     return Renewal({"token": token}, expires_at)
 
 
@@ -62,7 +63,8 @@ async def _renew_reset(conn: AsyncConnection, replay: Replay) -> Renewal:
         raise NotReplayable("the account no longer exists")
     await tokens.retire(conn, account.id, {Purpose.RESET}, replay.now)
     ttl = replay.settings.password_reset_ttl_seconds
-    token, expires_at = await tokens.issue(conn, account.id, Purpose.RESET, replay.now, ttl)
+    token, expires_at, issued = tokens.issued(account.id, Purpose.RESET, replay.now, ttl)
+    await issued.run(conn)
     return Renewal({"token": token}, expires_at)
 
 

@@ -82,24 +82,6 @@ _INSERT = insert_bound(
 )  # built once: store.py
 
 
-async def issue(
-    conn: AsyncConnection,
-    account_id: str,
-    purpose: Purpose,
-    now: datetime,
-    ttl_seconds: float,
-    *,
-    password_hash: str | None = None,
-    new_email: str | None = None,
-) -> tuple[str, datetime]:
-    """A new token (stored only as its hash) and when it expires."""
-    token, expires_at, write = issued(
-        account_id, purpose, now, ttl_seconds, password_hash=password_hash, new_email=new_email
-    )
-    await write.run(conn)
-    return token, expires_at
-
-
 def issued(
     account_id: str,
     purpose: Purpose,
