@@ -151,8 +151,6 @@ async def set_password(
 def pending_password(account_id: str, password_hash: str) -> Write:
     """A pending account's latest sign-up: its password is the one a sign-in check knows
     (a write for a later statement to carry: db/carried.py)."""
-    # Every value bound by name: SQLAlchemy binds no literal of a statement carried as a
-    # WITH (it asks for a value for `status == PENDING` written as a literal).
     row = {"id": account_id, "status": AccountStatus.PENDING, "password_hash": password_hash}
     return Write(_SET_PENDING_PASSWORD, bound(_PENDING, row))
 

@@ -10,8 +10,10 @@ brief transaction is no trip at all (db/sqlite_driver.py), a carried write simpl
 first, by itself.
 
 Each write's statement is built once by its table's owner with its bound parameters named
-`prefix + column`, the prefix ending in `__` so no two writes' names (nor the carrying
-statement's) meet.
+`prefix__column`, and the carrying statement names its own the same way (mails/queue.py,
+mails/outbox.py): SQLAlchemy adds any execution parameter named as a column of a table
+written to that table's INSERT columns or UPDATE's SET, nested ones included (a mail's
+`id` once became `SET id = ...` in a pending account's UPDATE).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def bound(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def carrying(statement: Select[Any], writes: Sequence[UpdateBase]) -> Select[Any]:
     """PostgreSQL: `statement` with `writes` run as data-modifying WITHs of it. Cache what
-    it returns (SQLAlchemy caches a statement's compiled form by the statement object)."""
+    it returns: a statement built per call costs SQLAlchemy its cache key again (store.py)."""
     return statement.add_cte(*(write.cte(f"carried_{i}") for i, write in enumerate(writes)))
 
 
