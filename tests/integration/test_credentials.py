@@ -37,7 +37,8 @@ async def make_account(
         hashing.close()
     now = utcnow()
     async with svc.runtime.engine.begin() as conn:
-        account = await store.create(conn, parse_address(email), password_hash, "en", now)
+        account, write = store.new_account(parse_address(email), password_hash, "en", now)
+        await write.run(conn)
         account_id = account.id
         if active:
             await store.set_password(conn, account_id, password_hash, now, activate=True)

@@ -24,7 +24,9 @@ async def make_accounts(svc: Service) -> None:
         for status in ("pending", "active"):
             for i in range(ROUNDS):
                 address = parse_address(f"{status}{i}@example.com")
-                account_id = (await store.create(conn, address, "not a hash", "en", utcnow())).id
+                account, write = store.new_account(address, "not a hash", "en", utcnow())
+                await write.run(conn)
+                account_id = account.id
                 if status == "active":
                     await store.set_password(conn, account_id, "not a hash", utcnow(), True)
 

@@ -96,20 +96,11 @@ async def by_id(conn: AsyncConnection, account_id: str) -> Account | None:
     return _account(row) if row is not None else None
 
 
-async def create(
-    conn: AsyncConnection, address: Address, password_hash: str, locale: str, now: datetime
-) -> Account:
-    """A pending account; IntegrityError if the address has one already."""
-    account, write = new_account(address, password_hash, locale, now)
-    await write.run(conn)
-    return account
-
-
 def new_account(
     address: Address, password_hash: str, locale: str, now: datetime
 ) -> tuple[Account, Write]:
-    """A pending account and its INSERT, for a later statement to carry (db/carried.py);
-    that statement fails with IntegrityError if the address has an account already."""
+    """A pending account and its INSERT, to run or for a later statement to carry
+    (db/carried.py); IntegrityError from that statement if the address has an account."""
     account = Account(
         id=str(uuid.uuid4()),
         email=address.display,
