@@ -13,7 +13,8 @@ Each write's statement is built once by its table's owner with its bound paramet
 `prefix__column`, and the carrying statement names its own the same way (mails/queue.py,
 mails/outbox.py): SQLAlchemy adds any execution parameter named as a column of a table
 written to that table's INSERT columns or UPDATE's SET, nested ones included (a mail's
-`id` once became `SET id = ...` in a pending account's UPDATE).
+`id` once became `SET id = ...` in a pending account's UPDATE). `carrying` refuses a
+statement where a bound name meets such a column, when the statement is built.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, Select, Table, bindparam
+from sqlalchemy import Insert, Select, Table, Update, bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import BindParameter
 
 SEPARATOR = "__"
 
@@ -57,7 +60,23 @@ def bound(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
 def carrying(statement: Select[Any], writes: Sequence[UpdateBase]) -> Select[Any]:
     """PostgreSQL: `statement` with `writes` run as data-modifying WITHs of it. Cache what
     it returns: a statement built per call costs SQLAlchemy its cache key again (store.py)."""
-    return statement.add_cte(*(write.cte(f"carried_{i}") for i, write in enumerate(writes)))
+    carrier = statement.add_cte(*(write.cte(f"carried_{i}") for i, write in enumerate(writes)))
+    _refuse_names_of_columns(carrier)
+    return carrier
+
+
+def _refuse_names_of_columns(statement: Select[Any]) -> None:
+    """ValueError if a bound name of `statement` is the name of a column of a table it
+    writes: SQLAlchemy would write that value into the column too, silently."""
+    written: set[str] = set()
+    names: set[str] = set()
+    for element in visitors.iterate(statement):
+        if isinstance(element, Insert | Update):
+            written.update(element.table.c.keys())
+        elif isinstance(element, BindParameter):
+            names.add(element.key)
+    if clashes := sorted(names & written):
+        raise ValueError(f"bound names that are column names of a written table: {clashes}")
 
 
 def values_of(writes: Sequence[Write]) -> dict[str, Any]:
