@@ -38,6 +38,7 @@ from aio_pika.abc import (
 )
 
 from regmail.brokers import wire
+from regmail.brokers.amqp_acks import ChannelAcks
 from regmail.brokers.amqp_nodes import connect_first, connect_nodes
 from regmail.brokers.base import Handler, Message, ProbeFailed
 
@@ -186,9 +187,11 @@ class RabbitBroker:
             await channel.set_qos(prefetch_count=concurrency)
             exchange = await self._declare(channel)
             queue = await channel.get_queue(f"{self._prefix}.mail")
+            acks = ChannelAcks()
 
             async def on_message(incoming: AbstractIncomingMessage) -> None:
-                task = asyncio.create_task(self._process(handler, incoming, exchange))
+                acks.delivered(incoming)
+                task = asyncio.create_task(self._process(handler, incoming, exchange, acks))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
 
@@ -207,14 +210,18 @@ class RabbitBroker:
             await channel.close()
 
     async def _process(
-        self, handler: Handler, incoming: AbstractIncomingMessage, exchange: AbstractExchange
+        self,
+        handler: Handler,
+        incoming: AbstractIncomingMessage,
+        exchange: AbstractExchange,
+        acks: ChannelAcks,
     ) -> None:
         headers: dict[str, Any] = dict(incoming.headers or {})
         returned = int(headers.get("x-delivery-count", 0))  # by consumers that died
         received = wire.received(
             incoming.body, headers, returned, limit_reached=returned >= self._delivery_limit
         )
-        delivered = _Delivered(self, exchange, incoming, received.message)
+        delivered = _Delivered(self, exchange, incoming, received.message, acks)
         await wire.deliver(handler, received, delivered, self._failed_delay)
 
     async def park(
@@ -286,7 +293,8 @@ class _Publishing:
 
 class _Delivered:
     """A message on the consumer's channel: settled by publishing on (confirmed), then
-    acking; released by a nack that requeues it (counted against the delivery limit)."""
+    acking (with those finishing beside it: amqp_acks.py); released by a nack that
+    requeues it (counted against the delivery limit)."""
 
     def __init__(
         self,
@@ -294,27 +302,29 @@ class _Delivered:
         exchange: AbstractExchange,
         incoming: AbstractIncomingMessage,
         message: Message,
+        acks: ChannelAcks,
     ) -> None:
         self._broker = broker
         self._exchange = exchange
         self._incoming = incoming
         self._message = message
+        self._acks = acks
 
     async def ack(self) -> None:
-        await self._incoming.ack()
+        await self._acks.ack(self._incoming)
 
     async def park(self, due: float, reason: str) -> None:
         await self._broker.park(self._exchange, self._message, due, reason)
-        await self._incoming.ack()
+        await self._acks.ack(self._incoming)
 
     async def bury(self, reason: str) -> None:
         await _send(self._exchange, "dead", self._message, wire.headers(self._message, reason))
-        await self._incoming.ack()
+        await self._acks.ack(self._incoming)
 
     async def release(self) -> None:
         # A closed channel has handed its unacked messages back already.
         with contextlib.suppress(Exception):
-            await self._incoming.nack(requeue=True)
+            await self._acks.nack(self._incoming)
 
 
 async def _send(
