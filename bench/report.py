@@ -3,11 +3,21 @@ and plots."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 BROKERS = ("db-sqlite", "db-postgres", "rabbitmq", "kafka")
 Row = tuple[str, str, str, bool | None]  # scenario, measured, bar, met (None: no bar)
+
+
+def results_stem(directory: Path, started: datetime) -> str:
+    """What a run's files are named: its day, or its day and minute when that day already
+    has a run (which stays as it was)."""
+    day = started.strftime("%Y-%m-%d")
+    if not (directory / f"{day}.json").exists():
+        return day
+    return started.strftime("%Y-%m-%d-%H%M")
 
 
 def markdown(result: dict[str, Any]) -> str:

@@ -4,7 +4,8 @@
 
 Starts what it needs on 127.0.0.1 (Postfix's smtp-sink, and PostgreSQL, RabbitMQ and Kafka
 through scripts/services), runs the scenarios one after another, and writes
-bench/results/<date>.json and .md. Each figure is the median of the repetitions.
+bench/results/<date>.json and .md (<date>-<HHMM> for a day's second run). Each figure is
+the median of the repetitions.
 See bench/README.md for what is measured and what is not yet.
 """
 
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import wrk_load
-from bench.report import BROKERS, markdown, plots
+from bench.report import BROKERS, markdown, plots, results_stem
 from bench.signup_latency import steady
 from regmail.db.engine import create_engine
 from regmail.db.tables import mails
@@ -679,7 +680,7 @@ def main() -> None:
         "durations_s": durations,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    stamp = results_stem(RESULTS, datetime.now(UTC))
     (RESULTS / f"{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / f"{stamp}.md").write_text(markdown(result))
     plots(result, RESULTS / stamp)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bench.report import markdown
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.report import markdown, results_stem
 
 
 def _row(table: str, scenario: str) -> str:
@@ -43,3 +46,13 @@ def test_scaling_is_met_only_when_every_step_is() -> None:
     }}})  # fmt: skip
     assert _row(table, "db-sqlite").endswith("| ✓ |")
     assert _row(table, "kafka").endswith("| ✗ not met |")  # 22 of 25 is 88 %
+
+
+def test_a_second_run_on_one_day_keeps_the_first(tmp_path: Path) -> None:
+    morning, evening = (
+        datetime(2026, 12, 6, 7, 5, tzinfo=UTC),
+        datetime(2026, 12, 6, 19, 40, tzinfo=UTC),
+    )
+    assert results_stem(tmp_path, morning) == "2026-12-06"
+    (tmp_path / "2026-12-06.json").write_text("{}")
+    assert results_stem(tmp_path, evening) == "2026-12-06-1940"
