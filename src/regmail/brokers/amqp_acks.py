@@ -52,9 +52,8 @@ class ChannelAcks:
         self._open -= finished.keys()
         lowest_open = min(self._open, default=None)
         alone = [t for t in finished if lowest_open is not None and t > lowest_open]
-        together = sorted(finished.keys() - alone)
-        if together:
-            await finished[together[-1]].ack(multiple=True)
+        if together := finished.keys() - alone:
+            await finished[max(together)].ack(multiple=True)
         for tag in alone:
             await finished[tag].ack()
 
