@@ -183,7 +183,7 @@ async def test_known_and_unknown_sign_ups_take_the_same_time(
     settings = make_settings(
         tmp_path, database_url=database_url, argon2_memory_kib=19456, argon2_time_cost=2
     )
-    rounds = 25
+    rounds = 40
     async with running_service(settings, worker=False) as svc:
         for i in range(rounds):
             address = parse_address(f"known{i}@example.com")
@@ -198,10 +198,18 @@ async def test_known_and_unknown_sign_ups_take_the_same_time(
         for i in range(rounds):  # interleaved, so drift in machine load hits both alike
             known.append(await timed(f"known{i}@example.com"))
             unknown.append(await timed(f"unknown{i}@example.com"))
-    known_median, unknown_median = statistics.median(known), statistics.median(unknown)
-    difference = abs(known_median - unknown_median) / max(known_median, unknown_median)
-    print(f"median known {known_median * 1e3:.1f} ms, unknown {unknown_median * 1e3:.1f} ms")
+    # The lower quartiles: what each path costs when nothing else wants the cores, which is
+    # what a prober reads from repeated tries. On a busy machine the times split into two
+    # clusters (a hash with a core to itself, and one sharing it), and a median falling
+    # between them moved by 15 % from run to run with no difference between the paths.
+    known_q1, unknown_q1 = lower_quartile(known), lower_quartile(unknown)
+    difference = abs(known_q1 - unknown_q1) / max(known_q1, unknown_q1)
+    print(f"lower quartile known {known_q1 * 1e3:.1f} ms, unknown {unknown_q1 * 1e3:.1f} ms")
     assert difference < 0.10
+
+
+def lower_quartile(times: list[float]) -> float:
+    return statistics.quantiles(times, n=4)[0]
 
 
 async def test_resend_always_accepted_and_only_pending_get_mail(
