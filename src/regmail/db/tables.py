@@ -177,6 +177,8 @@ outbox = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("trace", String(64)),  # W3C traceparent of the request that queued the mail
     Index(None, "status", "available_at"),
+    # Workers settle a claimed row by its id: an id must never name a newer row (0008).
+    sqlite_autoincrement=True,
 )
 
 # Delivery paused as a whole because the SMTP provider itself fails (connect, TLS, AUTH):
