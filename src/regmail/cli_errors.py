@@ -44,17 +44,27 @@ NOT_MIGRATED = ("no such table", "UndefinedTableError")
 
 
 def setting_problems(error: ValidationError) -> list[str]:
-    """`REGMAIL_NAME: what is wrong`, one per problem."""
+    """`REGMAIL_NAME: what is wrong`, one per problem; a problem of several settings
+    together names them itself."""
+    return [f"{name}: {what}" if name else what for name, what in _problems(error)]
+
+
+def _problems(error: ValidationError) -> list[tuple[str | None, str]]:
+    """(the setting, what is wrong with it), the setting None for a problem of several."""
     problems = []
     for problem in error.errors(include_input=False, include_url=False):
-        name = "REGMAIL_" + "_".join(str(part) for part in problem["loc"]).upper()
-        problems.append(f"{name}: {problem['msg'].removeprefix('Value error, ')}")
+        loc = problem["loc"]
+        name = "REGMAIL_" + "_".join(str(part) for part in loc).upper() if loc else None
+        problems.append((name, problem["msg"].removeprefix("Value error, ")))
     return problems
 
 
 def explain(error: BaseException) -> list[str]:
     if isinstance(error, ValidationError):
-        return [f"invalid setting {problem}" for problem in setting_problems(error)]
+        return [
+            f"invalid setting {name}: {what}" if name else f"invalid settings: {what}"
+            for name, what in _problems(error)
+        ]
     if isinstance(error, MissingExtra | UnsafeKeyFile):
         return [str(error)]
     line = _first_line(error)

@@ -194,7 +194,7 @@ class Settings(BaseSettings):
             "?insecure=true. `regmail dev` points it at its own sink."
         ),
     )
-    smtp_timeout: float = Field(30.0, description="Seconds for any one SMTP command.")
+    smtp_timeout: float = Field(30.0, gt=0, description="Seconds for any one SMTP command.")
     smtp_max_per_second: float = Field(
         0.0,
         ge=0,
@@ -458,7 +458,8 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(
         60.0,
         gt=0,
-        description="A claimed mail not settled within this time is taken by another worker.",
+        description="A claimed mail not settled within this time is taken by another worker. "
+        "Longer than REGMAIL_SMTP_TIMEOUT (and REGMAIL_WEBHOOK_TIMEOUT with webhooks).",
     )
     relay_lease_seconds: float = Field(
         10.0,
@@ -511,6 +512,22 @@ class Settings(BaseSettings):
                 "REGMAIL_KAFKA_MIN_INSYNC_REPLICAS above REGMAIL_KAFKA_REPLICATION: "
                 "no write could ever be acknowledged"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_wait(self) -> Self:
+        # A send still waiting on its server when its lease runs out is claimed and made
+        # again by another worker: a duplicate on every slow reply.
+        waits = [("SMTP_TIMEOUT", self.smtp_timeout)]
+        if self.webhook_url is not None or self.webhooks:
+            waits.append(("WEBHOOK_TIMEOUT", self.webhook_timeout))
+        for name, seconds in waits:
+            if self.lease_seconds <= seconds:
+                raise ValueError(
+                    f"REGMAIL_LEASE_SECONDS ({self.lease_seconds:g}) must be longer than "
+                    f"REGMAIL_{name} ({seconds:g}): a send still waiting when its lease "
+                    "runs out is sent again by another worker"
+                )
         return self
 
     @model_validator(mode="after")

@@ -31,6 +31,7 @@ async def test_workers_killed_five_times_lose_nothing(
             smtp_url=smtp_sink.url,
             worker_concurrency=CONCURRENCY,
             lease_seconds=3,  # a killed worker's claims come back this soon
+            smtp_timeout=2,  # shorter than the lease, as the settings require
             **overrides,
         )
         ids = await queue_mails(settings, count)

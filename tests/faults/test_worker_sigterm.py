@@ -33,10 +33,10 @@ async def test_sigterm_mid_delivery_loses_nothing(
         smtp_url=smtp_sink.url,
         worker_concurrency=CONCURRENCY,
         worker_grace_seconds=grace,
+        smtp_timeout=seconds_per_mail + 2,
         # Longer than a send, so only the stopped worker's cut-off mails come back: with a
         # shorter one the next worker's own sends still in flight come due and go twice.
         lease_seconds=seconds_per_mail + 3,
-        smtp_timeout=10,
     )
     ids = await queue_mails(settings, MAILS)
     fleet = Fleet(settings, tmp_path)

@@ -64,6 +64,15 @@ async def test_a_bad_setting_is_one_line_naming_it(
     assert "CHANGE-ME" not in result.stderr + result.stdout
 
 
+async def test_a_problem_of_two_settings_together_is_one_line_naming_both(tmp_path: Path) -> None:
+    env = base_env(tmp_path, lease_seconds="20", smtp_timeout="30")
+    result = await run(env, "serve", cwd=tmp_path)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("regmail: invalid settings: REGMAIL_LEASE_SECONDS (20) must be ")
+    assert "REGMAIL_SMTP_TIMEOUT (30)" in line
+
+
 async def test_debug_shows_the_traceback_still_without_the_secret(tmp_path: Path) -> None:
     env = base_env(tmp_path, admin_token="CHANGE-ME")
     result = await run(env, "--debug", "serve", cwd=tmp_path)

@@ -97,6 +97,7 @@ async def test_workers_join_and_one_is_killed_mid_run_nothing_lost(
         database_url=postgres_url,
         worker_concurrency=CONCURRENCY,
         lease_seconds=5,
+        smtp_timeout=4,
         **kafka,
     )
     ids = await queue_mails(settings, 5000)

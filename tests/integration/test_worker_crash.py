@@ -24,6 +24,7 @@ async def test_killed_worker_loses_nothing(
         database_url=database_url,
         smtp_url=smtp_sink.url,
         lease_seconds=3,
+        smtp_timeout=2,  # above the sink's 1 s a mail, below the lease
         worker_concurrency=CONCURRENCY,
     )
     ids_in_db = await queue_mails(settings, MAILS)
