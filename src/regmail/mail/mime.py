@@ -8,12 +8,13 @@ package still parses them in the tests (tests/unit/test_mime.py).
 
 from __future__ import annotations
 
-import base64
+import binascii
 import secrets
 from collections.abc import Sequence
 from email.header import Header
 
 CRLF = "\r\n"
+LINE = 76  # base64 characters a line at most (RFC 2045)
 
 
 def encode_header_text(name: str, value: str) -> str:
@@ -56,8 +57,14 @@ def alternative(headers: Sequence[tuple[str, str]], text: str, html: str) -> byt
 
 def _part(content_type: str, body: str) -> str:
     # base64 keeps every line short and 7-bit whatever the language of the body.
-    encoded = base64.encodebytes(body.encode("utf-8")).decode("ascii").replace("\n", CRLF)
     return (
         f'Content-Type: {content_type}; charset="utf-8"{CRLF}'
-        f"Content-Transfer-Encoding: base64{CRLF}{CRLF}{encoded.removesuffix(CRLF)}"
+        f"Content-Transfer-Encoding: base64{CRLF}{CRLF}{_base64_lines(body.encode('utf-8'))}"
     )
+
+
+def _base64_lines(data: bytes) -> str:
+    """base64 in lines of 76 (RFC 2045), CRLF between them: encoded at once and cut, where
+    base64.encodebytes encodes each 57-byte piece by a call of its own."""
+    encoded = binascii.b2a_base64(data, newline=False).decode("ascii")
+    return CRLF.join([encoded[i : i + LINE] for i in range(0, len(encoded), LINE)])

@@ -24,6 +24,7 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateNotFound,
     TemplateSyntaxError,
     meta,
@@ -43,6 +44,13 @@ class MailToRender:
     locale: str
     payload: Mapping[str, Any]  # the kind's context, opened
     expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _Parts:
+    subject: Template
+    text: Template
+    html: Template
 
 
 @dataclass(frozen=True)
@@ -68,11 +76,15 @@ class Renderer:
         self._site = site
         self.kinds = kinds
         override = FileSystemLoader(templates_dir) if templates_dir is not None else None
-        self._environments = {
-            name: _environment(kind, kind.templates, override)
-            for name, kind in kinds.items()
-            if kind.templates is not None  # an event kind: not rendered
-        }
+        self._templates: dict[tuple[str, str], _Parts] = {}
+        for name, kind in kinds.items():
+            if kind.templates is None:  # an event kind: not rendered
+                continue
+            environment = _environment(kind, kind.templates, override)
+            for locale in kind.locales:
+                self._templates[name, locale] = _Parts(
+                    *(_template(environment, kind.template(locale, p)) for p in TEMPLATE_PARTS)
+                )
 
     @classmethod
     def from_settings(cls, kinds: Kinds, settings: Settings) -> Renderer:
@@ -92,13 +104,12 @@ class Renderer:
         """KeyError for a kind this renderer does not know; the template's own error when
         the context does not fit it."""
         kind = self.kinds[mail.kind]
-        environment = self._environments[mail.kind]
         locale = mail.locale if mail.locale in kind.locales else kind.locales[0]
+        templates = self._templates[mail.kind, locale]
         context = self._context(kind, mail, locale)
-        subject = environment.get_template(kind.template(locale, "subject")).render(context)
-        context["subject"] = subject.strip()
-        text = environment.get_template(kind.template(locale, "txt")).render(context)
-        html = environment.get_template(kind.template(locale, "html")).render(context)
+        context["subject"] = templates.subject.render(context).strip()
+        text = templates.text.render(context)
+        html = templates.html.render(context)
         refuse_line_breaks(mail.recipient)
         headers = [
             ("From", self._from),
@@ -165,6 +176,15 @@ def _environment(kind: Kind, templates: BaseLoader, override: BaseLoader | None)
         for part in TEMPLATE_PARTS:
             _load(environment, kind, kind.template(locale, part))
     return environment
+
+
+def _template(environment: Environment, name: str) -> Template:
+    """A loaded template, its globals made one dict: a render copies them into its context,
+    and copying the ChainMap Jinja2 keeps (the template's over the environment's) was a
+    quarter of a render (bench/README.md). Nothing adds globals once templates are loaded."""
+    template = environment.get_template(name)
+    template.globals = dict(template.globals)
+    return template
 
 
 def _load(environment: Environment, kind: Kind, name: str) -> None:
