@@ -82,9 +82,11 @@ class Renderer:
                 continue
             environment = _environment(kind, kind.templates, override)
             for locale in kind.locales:
-                self._templates[name, locale] = _Parts(
-                    *(_template(environment, kind.template(locale, p)) for p in TEMPLATE_PARTS)
+                subject, text, html = (
+                    _template(environment, kind.template(locale, part))
+                    for part in ("subject", "txt", "html")
                 )
+                self._templates[name, locale] = _Parts(subject, text, html)
 
     @classmethod
     def from_settings(cls, kinds: Kinds, settings: Settings) -> Renderer:
