@@ -2,9 +2,11 @@
 machine's other load (bench/run's scenario 6 measures whole worker processes).
 
     .venv/bin/python bench/worker_cpu.py [--mails 3000] [--repeat 3]
+        [--concurrency 50] [--connections N]
 
 Queues `--mails` activation mails on a fresh SQLite database, starts Postfix's smtp-sink,
-runs the worker role (roles.py, concurrency 50) in this process until every mail is sent,
+runs the worker role (roles.py, `--concurrency` mails in flight, `--connections` SMTP
+connections: unset, one a mail in flight) in this process until every mail is sent,
 and prints the process's CPU seconds per mail (time.process_time: the worker, the
 database driver's thread and the event loop), the median of `--repeat` runs. The worker
 logs as in production (JSON lines), to /dev/null.
@@ -35,8 +37,8 @@ from tests.support.waiting import eventually, free_port, wait_for_port
 SMTP_SINK = "/usr/sbin/smtp-sink"
 
 
-async def cpu_per_mail(work: Path, smtp_port: int, mails: int) -> float:
-    settings = make_settings(work, smtp_url=f"smtp://127.0.0.1:{smtp_port}", worker_concurrency=50)
+async def cpu_per_mail(work: Path, smtp_port: int, mails: int, pool: dict[str, int]) -> float:
+    settings = make_settings(work, smtp_url=f"smtp://127.0.0.1:{smtp_port}", **pool)
     await queue_mails(settings, mails)
     runtime = Runtime.build(settings)
     try:
@@ -49,7 +51,7 @@ async def cpu_per_mail(work: Path, smtp_port: int, mails: int) -> float:
     return spent / mails
 
 
-def one_run(mails: int) -> float:
+def one_run(mails: int, pool: dict[str, int]) -> float:
     port = free_port()
     sink = subprocess.Popen(
         [SMTP_SINK, "-u", "root", "-c", f"127.0.0.1:{port}", "500"], stdout=subprocess.DEVNULL
@@ -57,7 +59,7 @@ def one_run(mails: int) -> float:
     try:
         wait_for_port(port)
         with tempfile.TemporaryDirectory() as work:
-            return run_event_loop(cpu_per_mail(Path(work), port, mails))
+            return run_event_loop(cpu_per_mail(Path(work), port, mails, pool))
     finally:
         sink.terminate()
         sink.wait()
@@ -67,10 +69,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mails", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--connections", type=int, default=None)
     args = parser.parse_args()
+    pool = {"worker_concurrency": args.concurrency}
+    if args.connections is not None:
+        pool["smtp_connections"] = args.connections
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     configure_logging("info", json=True)
-    runs = [one_run(args.mails) for _ in range(args.repeat)]
+    runs = [one_run(args.mails, pool) for _ in range(args.repeat)]
     shown = ", ".join(f"{r * 1000:.2f}" for r in runs)
     print(f"{statistics.median(runs) * 1000:.2f} ms CPU per mail (median; runs: {shown})")
 

@@ -135,6 +135,36 @@ async def test_without_pipelining_a_connection_carries_one_mail_at_a_time(size: 
     assert connections == size
 
 
+@pytest.mark.parametrize("ehlo", [EHLO_PIPELINING, EHLO_PLAIN], ids=["pipelining", "plain"])
+async def test_a_full_pool_hands_each_freed_place_on_until_every_mail_is_sent(ehlo: bytes) -> None:
+    """Forty mails on two connections: most wait, woken one at a time (mail/turns.py);
+    a lost wake-up would leave mails waiting with the pool idle."""
+    connections = 0
+
+    async def script(r: Recording, w: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        sent = 0
+        while True:  # line by line: the same whether commands come one or three a packet
+            for reply in (b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n"):
+                if (await r.until(b"\r\n")).startswith(b"QUIT"):
+                    w.write(b"221 bye\r\n")
+                    return
+                w.write(reply)
+            await r.until(b"\r\n.\r\n")
+            sent += 1
+            w.write(f"250 queued {sent}\r\n".encode())
+
+    async with scripted(ehlo, script) as (port, _):
+        pool = _pool(port, size=2)
+        mails = [pool.send("a@example.com", f"{n}@example.com", b"hi\r\n") for n in range(40)]
+        replies = await asyncio.wait_for(asyncio.gather(*mails), 20)
+        await pool.close()
+    assert all(reply.startswith("queued") for reply in replies)
+    assert len(replies) == 40
+    assert connections == 2
+
+
 async def test_a_connection_the_server_dropped_while_idle_gives_way_to_a_new_one() -> None:
     connections = 0
     drop = asyncio.Event()

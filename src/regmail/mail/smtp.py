@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 
@@ -11,6 +10,7 @@ from opentelemetry.trace import SpanKind
 
 from regmail.mail.replies import ProviderUnavailable
 from regmail.mail.session import NotSent, SmtpSession, encrypted
+from regmail.mail.turns import Turns
 from regmail.metrics import SMTP_CONNECTIONS, SMTP_SECONDS
 from regmail.smtp_url import SmtpTarget
 from regmail.tracing import span
@@ -54,7 +54,7 @@ class SmtpPool:
         self._idle_check = idle_check_seconds
         self._open: list[_Connection] = []
         self._connecting = 0
-        self._waiters: list[asyncio.Future[None]] = []
+        self._turns = Turns()  # mails waiting for room
 
     async def send(self, sender: str, recipient: str, data: bytes) -> str:
         """Send one message; returns the server's final reply or raises an SMTP error."""
@@ -70,25 +70,27 @@ class SmtpPool:
 
     async def _connection(self) -> _Connection:
         """A connection with room for one more mail, counted in."""
+        woken = False
         while True:
             idle, busy = self._scan()
             if idle is not None:
                 idle.in_flight += 1
                 if not await self._still_there(idle):
                     continue
-                return idle
+                return self._taken(idle)
             if len(self._open) + self._connecting < self._size:
                 return await self._new_connection()
             if busy is not None:
                 busy.in_flight += 1
-                return busy
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            try:
-                await waiter
-            finally:
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
+                return self._taken(busy)
+            await self._turns.wait(first=woken)
+            woken = True
+
+    def _taken(self, connection: _Connection) -> _Connection:
+        """Room still left on it (an idle connection that pipelines) is a waiter's."""
+        if connection.has_room():
+            self._turns.wake_one()
+        return connection
 
     def _scan(self) -> tuple[_Connection | None, _Connection | None]:
         """One pass over the pool (once a mail): drop the connections closed while idle,
@@ -107,6 +109,7 @@ class SmtpPool:
                 busy = connection
         for connection in closed:
             self._drop(connection)
+            self._turns.wake_one()  # room for a connection: this mail takes one at most
         return idle, busy
 
     def _drop(self, connection: _Connection) -> None:
@@ -139,7 +142,7 @@ class SmtpPool:
             raise ProviderUnavailable(_reason(error)) from error
         finally:
             self._connecting -= 1
-            self._wake()
+            self._turns.wake_one()
         connection = _Connection(session, time.monotonic(), in_flight=1)
         self._open.append(connection)
         return connection
@@ -150,13 +153,7 @@ class SmtpPool:
         connection.last_used = time.monotonic()
         if connection.closed_while_idle():
             self._drop(connection)  # others closed while idle go at the next look (_scan)
-        self._wake()
-
-    def _wake(self) -> None:
-        """Every waiter looks again (at most the worker's concurrency of them)."""
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        self._turns.wake_one()
 
     async def close(self) -> None:
         idle = [c for c in self._open if c.in_flight == 0]
