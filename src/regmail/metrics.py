@@ -91,7 +91,8 @@ OUTBOX_OLDEST_SECONDS = Gauge(
 )
 BROKER_BACKLOG = Gauge(
     "regmail_broker_backlog_messages",
-    "Messages waiting in the broker: RabbitMQ queue depth, Kafka consumer-group lag",
+    "Messages waiting in the broker: RabbitMQ queue depth (a message carries up to 8 "
+    "mails), Kafka consumer-group lag",
     multiprocess_mode="mostrecent",
 )
 

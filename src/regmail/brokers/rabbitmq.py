@@ -16,6 +16,14 @@ A message that consumers died holding `delivery_limit` times is handed to the ha
 more, marked `limit_reached`: the worker then marks its mail dead (`delivery-limit`) and
 it is parked in `<p>.dead`. Left to the broker's own limit, it would vanish into the dead
 queue with its mail left unfinished (`queued` or `sending`) for good.
+
+Mails published in one turn of the loop (the rows of one relay claim) travel as messages
+of up to 8 (amqp_batches.py; wire.batch_body): a message's cost is the same whatever it
+carries. A batch's mails are handled one by one, at most the worker's concurrency at once
+(the prefetch counts messages); those to retry or park go on as messages of their own, and
+the batch is acked once every mail is settled. A batch handed out again because a consumer
+died holding it is split into single messages, each counting that delivery, so that the
+delivery limit is reached by one mail, never by a batch.
 """
 
 from __future__ import annotations
@@ -39,11 +47,13 @@ from aio_pika.abc import (
 
 from regmail.brokers import wire
 from regmail.brokers.amqp_acks import ChannelAcks
+from regmail.brokers.amqp_batches import PublishTurns
 from regmail.brokers.amqp_nodes import connect_first, connect_nodes
 from regmail.brokers.base import Handler, Message, ProbeFailed
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+SPLIT = "a batch handed out again"  # why a batch's mails went on alone (wire.REASON)
 
 
 class RabbitBroker:
@@ -73,6 +83,7 @@ class RabbitBroker:
         self._connect_lock = asyncio.Lock()
         self._publishing: _Publishing | None = None
         self._publish_lock = asyncio.Lock()
+        self._turns = PublishTurns(self._publish_message)
 
     async def _connect(self) -> AbstractRobustConnection:
         """The consumer's connection: robust, it reconnects by itself (to the next node of
@@ -152,10 +163,15 @@ class RabbitBroker:
             await publishing.connection.close()
 
     async def publish(self, messages: Sequence[Message]) -> None:
+        await self._turns.publish(messages)  # with those of this turn (amqp_batches.py)
+
+    async def _publish_message(self, mails: Sequence[Message]) -> None:
         publishing = await self._publisher()
-        exchange = publishing.exchange
         try:
-            await asyncio.gather(*(_send(exchange, "mail", m, wire.headers(m)) for m in messages))
+            if len(mails) == 1:
+                await _send(publishing.exchange, "mail", mails[0], wire.headers(mails[0]))
+            else:
+                await _send_batch(publishing.exchange, mails)
         except BaseException:
             await self._publishing_failed(publishing)
             raise
@@ -184,14 +200,16 @@ class RabbitBroker:
         in_flight: set[asyncio.Task[None]] = set()
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         try:
+            # The prefetch counts messages, a batch as one: single messages (low load)
+            # still fill the concurrency, and `room` keeps batches' mails within it.
             await channel.set_qos(prefetch_count=concurrency)
             exchange = await self._declare(channel)
             queue = await channel.get_queue(f"{self._prefix}.mail")
-            acks = ChannelAcks()
+            consuming = _Consuming(handler, exchange, ChannelAcks(), asyncio.Semaphore(concurrency))
 
             async def on_message(incoming: AbstractIncomingMessage) -> None:
-                acks.delivered(incoming)
-                task = asyncio.create_task(self._process(handler, incoming, exchange, acks))
+                consuming.acks.delivered(incoming)
+                task = asyncio.create_task(self._process(consuming, incoming))
                 in_flight.add(task)
                 task.add_done_callback(in_flight.discard)
 
@@ -209,20 +227,54 @@ class RabbitBroker:
         finally:
             await channel.close()
 
-    async def _process(
-        self,
-        handler: Handler,
-        incoming: AbstractIncomingMessage,
-        exchange: AbstractExchange,
-        acks: ChannelAcks,
-    ) -> None:
+    async def _process(self, consuming: _Consuming, incoming: AbstractIncomingMessage) -> None:
         headers: dict[str, Any] = dict(incoming.headers or {})
         returned = int(headers.get("x-delivery-count", 0))  # by consumers that died
+        if wire.is_batch(incoming.body):
+            await self._process_batch(consuming, incoming, returned)
+            return
         received = wire.received(
             incoming.body, headers, returned, limit_reached=returned >= self._delivery_limit
         )
-        delivered = _Delivered(self, exchange, incoming, received.message, acks)
-        await wire.deliver(handler, received, delivered, self._failed_delay)
+        delivered = _Delivered(self, consuming.exchange, incoming, received.message, consuming.acks)
+        async with consuming.room:
+            await wire.deliver(consuming.handler, received, delivered, self._failed_delay)
+
+    async def _process_batch(
+        self, consuming: _Consuming, incoming: AbstractIncomingMessage, returned: int
+    ) -> None:
+        """Each mail handled as a message of its own; the batch acknowledged once every one
+        is settled (or given back, if one could not be). A batch handed out again after a
+        consumer died holding it goes on as single messages: a mail that kills workers then
+        reaches the delivery limit alone, not with the mails beside it."""
+        if returned:
+            # Handed to no handler in this delivery: each goes on counting those before.
+            await self._split(consuming, incoming, wire.received_batch(incoming.body, returned - 1))
+            return
+        mails = wire.received_batch(incoming.body)
+        batch = _Batch(self, consuming.exchange)
+        await asyncio.gather(*(self._process_one(consuming, batch, mail) for mail in mails))
+        await _settle_batch(consuming.acks, incoming, batch.released)
+
+    async def _process_one(self, consuming: _Consuming, batch: _Batch, mail: Message) -> None:
+        delivered = _InBatch(batch, mail)
+        async with consuming.room:
+            await wire.deliver(
+                consuming.handler, wire.Received(mail), delivered, self._failed_delay
+            )
+
+    async def _split(
+        self, consuming: _Consuming, incoming: AbstractIncomingMessage, mails: list[Message]
+    ) -> None:
+        try:
+            await asyncio.gather(
+                *(_send(consuming.exchange, "mail", m, wire.headers(m, SPLIT)) for m in mails)
+            )
+        except Exception as error:
+            log.warning("batch_split_failed", error=repr(error), mails=len(mails))
+            await _settle_batch(consuming.acks, incoming, released=True)  # split again later
+            return
+        await _settle_batch(consuming.acks, incoming, released=False)
 
     async def park(
         self, exchange: AbstractExchange, message: Message, due: float, reason: str
@@ -285,6 +337,16 @@ class RabbitBroker:
 
 
 @dataclass(frozen=True)
+class _Consuming:
+    """What every delivery on the consumer's channel is handled with."""
+
+    handler: Handler
+    exchange: AbstractExchange  # the work exchange, on the consumer's channel
+    acks: ChannelAcks
+    room: asyncio.Semaphore  # mails handled at once: the worker's concurrency
+
+
+@dataclass(frozen=True)
 class _Publishing:
     connection: AbstractConnection
     exchange: AbstractExchange  # the work exchange, on a channel with confirms
@@ -325,6 +387,65 @@ class _Delivered:
         # A closed channel has handed its unacked messages back already.
         with contextlib.suppress(Exception):
             await self._acks.nack(self._incoming)
+
+
+class _Batch:
+    """The mails of one batch message: parked and buried ones go on as messages of their
+    own; the batch itself is acknowledged (or given back) once all are settled."""
+
+    def __init__(self, broker: RabbitBroker, exchange: AbstractExchange) -> None:
+        self.broker = broker
+        self.exchange = exchange
+        self.released = False  # a mail could be neither settled nor parked
+
+
+class _InBatch:
+    """One mail of a batch (wire.Delivered): its settling publishes, never acks."""
+
+    def __init__(self, batch: _Batch, message: Message) -> None:
+        self._batch = batch
+        self._message = message
+
+    async def ack(self) -> None:
+        """Its outcome is recorded; the batch's ack, when all are, says so to RabbitMQ."""
+
+    async def park(self, due: float, reason: str) -> None:
+        await self._batch.broker.park(self._batch.exchange, self._message, due, reason)
+
+    async def bury(self, reason: str) -> None:
+        headers = wire.headers(self._message, reason)
+        await _send(self._batch.exchange, "dead", self._message, headers)
+
+    async def release(self) -> None:
+        self._batch.released = True
+
+
+async def _settle_batch(
+    acks: ChannelAcks, incoming: AbstractIncomingMessage, released: bool
+) -> None:
+    """Ack a batch whose mails are all settled, or give it back. If the channel is gone,
+    RabbitMQ has taken the batch back already: handed out again, it is split, and each of
+    its mails is found done or sent once (the claim)."""
+    try:
+        if released:
+            await acks.nack(incoming)
+        else:
+            await acks.ack(incoming)
+    except Exception as error:
+        log.warning("batch_settle_failed", error=repr(error))
+
+
+async def _send_batch(exchange: AbstractExchange, mails: Sequence[Message]) -> None:
+    """Several mails as one message (wire.batch_body), persistent and confirmed."""
+    await exchange.publish(
+        aio_pika.Message(
+            wire.batch_body(mails),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        ),
+        "mail",
+        mandatory=True,
+    )
 
 
 async def _send(

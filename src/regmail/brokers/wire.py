@@ -44,6 +44,26 @@ def body(message: Message) -> bytes:
     return json.dumps({"mail_id": message.mail_id, "key": message.key}).encode()
 
 
+def batch_body(messages: Sequence[Message]) -> bytes:
+    """Several messages as one (a JSON array): each its mail id, key and trace. A batch is
+    never parked or buried whole: what cannot be acknowledged goes on as messages of its
+    own (body() and headers())."""
+    mails = [{"mail_id": m.mail_id, "key": m.key, "trace": m.trace} for m in messages]
+    return json.dumps(mails).encode()
+
+
+def is_batch(data: bytes) -> bool:
+    return data[:1] == b"["  # batch_body(); body() is an object
+
+
+def received_batch(data: bytes, redeliveries: int = 0) -> list[Message]:
+    """The messages of a batch_body(), each delivered `redeliveries` times before."""
+    return [
+        Message(fields["mail_id"], fields["key"], redeliveries + 1, fields.get("trace", ""))
+        for fields in json.loads(data)
+    ]
+
+
 def received(
     data: bytes,
     headers: Mapping[str, object],
