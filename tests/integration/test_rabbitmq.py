@@ -10,12 +10,11 @@ from pathlib import Path
 import httpx
 
 from regmail import roles
-from regmail.brokers.base import Ack, Broker, Message
 from regmail.db.engine import create_engine
 from regmail.db.migrate import migrate
 from tests.support.mailstate import none_unsent
 from tests.support.processes import start_regmail
-from tests.support.rabbitmq import queue_depth
+from tests.support.rabbitmq import die_holding_a_message, queue_depth
 from tests.support.service import make_settings, running_service
 from tests.support.smtp_sink import SmtpSink
 from tests.support.waiting import eventually, free_port, wait_for_port
@@ -111,7 +110,7 @@ async def test_a_message_at_the_delivery_limit_marks_its_row_dead(
     async with running_service(settings, worker=False) as svc:
         await svc.register("poison@example.com")
         for _ in range(limit):
-            await _die_holding_one_message(svc.runtime.broker)
+            await die_holding_a_message(svc.runtime.broker)
         async with roles.running(svc.runtime, {roles.Role.WORKER}):
             [row] = await svc.wait_for_rows(lambda r: r.status == "dead")
 
@@ -121,18 +120,3 @@ async def test_a_message_at_the_delivery_limit_marks_its_row_dead(
             await eventually(parked)
     assert (row.dead_reason, row.attempts) == ("delivery-limit", 0)
     assert smtp_sink.message_ids() == {}
-
-
-async def _die_holding_one_message(broker: Broker) -> None:
-    """A consumer that takes the message and is killed before it settles it."""
-    taken = asyncio.Event()
-
-    async def hang(message: Message) -> Ack:
-        taken.set()
-        await asyncio.Event().wait()
-        return Ack()
-
-    consumer = asyncio.create_task(broker.consume(hang, 1, asyncio.Event()))
-    await asyncio.wait_for(taken.wait(), 30)
-    consumer.cancel()  # as if killed: its channel closes and RabbitMQ takes the message back
-    await asyncio.gather(consumer, return_exceptions=True)

@@ -18,7 +18,12 @@ from regmail.brokers.amqp_batches import MAILS_PER_MESSAGE
 from regmail.brokers.base import Ack, Handler, Message, Outcome, RetryAt
 from regmail.brokers.rabbitmq import RabbitBroker
 from regmail.clock import utcnow
-from tests.support.rabbitmq import delete_topology, queue_depth, unique_prefix
+from tests.support.rabbitmq import (
+    delete_topology,
+    die_holding_a_message,
+    queue_depth,
+    unique_prefix,
+)
 from tests.support.servers import ServiceServer
 from tests.support.waiting import eventually
 
@@ -107,17 +112,7 @@ async def test_a_batch_its_consumer_died_holding_is_split_each_mail_handled_once
     mails = _mails(3)
     await asyncio.gather(*(broker.publish([m]) for m in mails))
     assert await _depth(broker, "mail") == 1
-    taken = asyncio.Event()
-
-    async def hang(message: Message) -> Ack:
-        taken.set()
-        await asyncio.Event().wait()
-        return Ack()
-
-    dying = asyncio.create_task(broker.consume(hang, 10, asyncio.Event()))
-    await asyncio.wait_for(taken.wait(), 30)
-    dying.cancel()  # as if killed: its channel closes and RabbitMQ takes the batch back
-    await asyncio.gather(dying, return_exceptions=True)
+    await die_holding_a_message(broker)  # the whole batch: all three mails in its hands
 
     seen, handler = _recorder()
     async with _consuming(broker, handler):
