@@ -32,6 +32,11 @@ class _Connection:
         usable = self.session.is_connected and not self.session.broken
         return usable and not self.checking and self.in_flight < depth
 
+    def room(self) -> int:
+        """Mails it can take now."""
+        depth = 2 if self.session.pipelining else 1
+        return depth - self.in_flight if self.has_room() else 0
+
     def closed_while_idle(self) -> bool:
         """The server closed it while no mail was on it: it would hold its place in the
         pool forever, and a full pool of such, every mail."""
@@ -153,7 +158,10 @@ class SmtpPool:
         connection.last_used = time.monotonic()
         if connection.closed_while_idle():
             self._drop(connection)  # others closed while idle go at the next look (_scan)
-        self._turns.wake_one()
+        # As many as it has room for, woken together: a second mail's commands then ride
+        # on the packet of the first (mail/session.py), as when every waiter woke.
+        for _ in range(max(1, connection.room())):
+            self._turns.wake_one()
 
     async def close(self) -> None:
         idle = [c for c in self._open if c.in_flight == 0]
