@@ -27,15 +27,17 @@ class _Connection:
     in_flight: int = 0
     checking: bool = False  # a NOOP is out: no mail may join
 
+    @property
+    def _depth(self) -> int:
+        return 2 if self.session.pipelining else 1  # mail/session.py: two at most
+
     def has_room(self) -> bool:
-        depth = 2 if self.session.pipelining else 1  # mail/session.py: two at most
         usable = self.session.is_connected and not self.session.broken
-        return usable and not self.checking and self.in_flight < depth
+        return usable and not self.checking and self.in_flight < self._depth
 
     def room(self) -> int:
         """Mails it can take now."""
-        depth = 2 if self.session.pipelining else 1
-        return depth - self.in_flight if self.has_room() else 0
+        return self._depth - self.in_flight if self.has_room() else 0
 
     def closed_while_idle(self) -> bool:
         """The server closed it while no mail was on it: it would hold its place in the
