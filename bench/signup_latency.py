@@ -19,6 +19,11 @@ import uuid
 
 import httpx
 
+# Below uvicorn's keep-alive timeout (5 s, httpx's default expiry too): at equal values a
+# connection the server is closing could be taken for a request, which then fails with a
+# ReadError (it ended a full bench/run in the inline peer's scenario, 2026-12-06).
+KEEPALIVE_EXPIRY = 2.0
+
 
 async def client_loop(
     client: httpx.AsyncClient, deadline: float, latencies: list[float], errors: list[int]
@@ -39,7 +44,7 @@ def percentile(values: list[float], q: float) -> float:
 async def main(url: str, clients: int, seconds: float) -> dict[str, float]:
     latencies: list[float] = []
     errors: list[int] = []
-    limits = httpx.Limits(max_connections=clients)
+    limits = httpx.Limits(max_connections=clients, keepalive_expiry=KEEPALIVE_EXPIRY)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
         deadline = time.perf_counter() + seconds
         await asyncio.gather(
@@ -63,11 +68,14 @@ async def steady(url: str, rate: float, seconds: float) -> dict[str, float]:
 
     async def register(client: httpx.AsyncClient, due: float) -> int:
         body = {"email": f"e2e-{uuid.uuid4().hex}@example.com", "password": "correct horse"}
-        status = (await client.post("/v1/registrations", json=body)).status_code
+        try:
+            status = (await client.post("/v1/registrations", json=body)).status_code
+        except httpx.TransportError:
+            return 0  # counted as an error: one lost answer must not end the run
         latencies.append((time.perf_counter() - due) * 1000)
         return status
 
-    limits = httpx.Limits(max_connections=256)
+    limits = httpx.Limits(max_connections=256, keepalive_expiry=KEEPALIVE_EXPIRY)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
         started = time.perf_counter()
         sent: list[asyncio.Task[int]] = []
