@@ -53,10 +53,13 @@ def markdown(result: dict[str, Any]) -> str:
 def _signup_latency(lat: dict[str, float]) -> list[Row]:
     ratio = lat["sync_p50_ms"] / lat["regmail_p50_ms"]
     offered = f"{lat['offered_per_s']:g}/s open loop" if "offered_per_s" in lat else "8 clients"
+    # An answer that never came is not in the percentiles: the bar needs none lost.
+    lost = lat.get("regmail_errors", 0)
+    lost_note = f", {lost:g} not 202" if lost else ""
     return [
         (f"1. sign-up p99 (p50), slow provider, {offered}",
-         f"{lat['regmail_p99_ms']} ms ({lat['regmail_p50_ms']} ms)", "p99 ≤ 50 ms",
-         lat["regmail_p99_ms"] <= 50),
+         f"{lat['regmail_p99_ms']} ms ({lat['regmail_p50_ms']} ms){lost_note}", "p99 ≤ 50 ms",
+         lat["regmail_p99_ms"] <= 50 and not lost),
         ("1. inline-SMTP p50 / regmail p50",
          f"{lat['sync_p50_ms']} / {lat['regmail_p50_ms']} ms = {ratio:.1f}×", "≥ 40×",
          ratio >= 40),

@@ -139,6 +139,8 @@ class Bench:
             "sync_p50_ms": sync["p50_ms"],
             "sync_p99_ms": sync["p99_ms"],
             "ratio_sync_p50_over_regmail_p50": round(sync["p50_ms"] / regmail["p50_ms"], 1),
+            "regmail_errors": regmail["errors"],
+            "sync_errors": sync["errors"],
         }
 
     def _regmail_signups(self, rate: float, seconds: float, **values: Any) -> dict[str, float]:

@@ -56,3 +56,13 @@ def test_a_second_run_on_one_day_keeps_the_first(tmp_path: Path) -> None:
     assert results_stem(tmp_path, morning) == "2026-12-06"
     (tmp_path / "2026-12-06.json").write_text("{}")
     assert results_stem(tmp_path, evening) == "2026-12-06-1940"
+
+
+def test_sign_up_latency_with_answers_lost_is_not_met() -> None:
+    figures = {"offered_per_s": 55.0, "regmail_p50_ms": 20.0, "regmail_p99_ms": 40.0,
+               "sync_p50_ms": 40000.0, "sync_p99_ms": 60000.0}  # fmt: skip
+    whole = markdown({"scenarios": {"signup_latency": {**figures, "regmail_errors": 0}}})
+    lost = markdown({"scenarios": {"signup_latency": {**figures, "regmail_errors": 3}}})
+    assert _row(whole, "sign-up p99").endswith("| ✓ |")
+    assert _row(lost, "sign-up p99").endswith("| ✗ not met |")
+    assert "3 not 202" in _row(lost, "sign-up p99")
