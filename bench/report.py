@@ -67,18 +67,24 @@ def _signup_latency(lat: dict[str, float]) -> list[Row]:
 
 
 def _signup_throughput(thr: dict[str, float]) -> list[Row]:
-    ceiling = thr["ceiling_per_s"]
     rows: list[Row] = []
-    for label, key in (("SQLite", "regmail_per_s"), ("PostgreSQL", "regmail_postgres_per_s")):
-        share = thr[key] / ceiling
+    figures = (("SQLite", "regmail_per_s", "share_of_ceiling", "ceiling_per_s"),
+               ("PostgreSQL", "regmail_postgres_per_s", "postgres_share_of_ceiling",
+                "postgres_ceiling_per_s"))  # fmt: skip
+    # Since 2026-12-06 each saturation has a ceiling of its own, measured beside it: the
+    # share is the median of those pairs' ratios. Earlier results have one ceiling a run.
+    paired = "postgres_ceiling_per_s" in thr
+    for label, key, share_key, ceiling_key in figures:
+        ceiling = thr[ceiling_key] if paired else thr["ceiling_per_s"]
+        share = thr[share_key] if paired else thr[key] / ceiling
         rows.append((f"2. sign-ups/s on {label} / hashing ceiling",
                      f"{thr[key]} / {ceiling} = {share:.0%}", "≥ 85 %", share >= 0.85))  # fmt: skip
     rows.append(("2. /healthz p99 under sign-up load", f"{thr['healthz_p99_ms']} ms",
                  "≤ 20 ms", thr["healthz_p99_ms"] <= 20))  # fmt: skip
     if "api_cpu_ms_per_signup" in thr:
-        ratio = thr["api_cpu_ms_per_signup"] / thr["hash_cpu_ms"]
+        ratio = thr.get("api_cpu_over_hash", thr["api_cpu_ms_per_signup"] / thr["hash_cpu_ms"])
         rows.append(("2. API CPU per sign-up / one hash (load client's CPU)",
-                     f"{thr['api_cpu_ms_per_signup']} / {thr['hash_cpu_ms']} ms = {ratio:.2f}× "
+                     f"{thr['api_cpu_ms_per_signup']} / {thr['hash_cpu_ms']} ms = {ratio:.3f}× "
                      f"({thr['client_cpu_ms_per_signup']} ms)", "≤ 1.10×",
                      ratio <= 1.10))  # fmt: skip
     return rows

@@ -66,3 +66,14 @@ def test_sign_up_latency_with_answers_lost_is_not_met() -> None:
     assert _row(whole, "sign-up p99").endswith("| ✓ |")
     assert _row(lost, "sign-up p99").endswith("| ✗ not met |")
     assert "3 not 202" in _row(lost, "sign-up p99")
+
+
+def test_sign_up_shares_are_the_medians_of_saturations_beside_their_own_ceilings() -> None:
+    figures = {"ceiling_per_s": 100.0, "postgres_ceiling_per_s": 90.0,
+               "regmail_per_s": 84.0, "regmail_postgres_per_s": 77.0,
+               "share_of_ceiling": 0.86, "postgres_share_of_ceiling": 0.84,
+               "healthz_p99_ms": 5.0}  # fmt: skip
+    table = markdown({"scenarios": {"signup_throughput": figures}})
+    assert _row(table, "on SQLite").endswith("| ✓ |")  # 0.86, not 84 / 100
+    assert _row(table, "on PostgreSQL").endswith("| ✗ not met |")  # 0.84, not 77 / 90
+    assert "77.0 / 90.0" in _row(table, "on PostgreSQL")
