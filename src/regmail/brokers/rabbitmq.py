@@ -436,29 +436,30 @@ async def _settle_batch(
 
 
 async def _send_batch(exchange: AbstractExchange, mails: Sequence[Message]) -> None:
-    """Several mails as one message (wire.batch_body), persistent and confirmed."""
-    await exchange.publish(
-        aio_pika.Message(
-            wire.batch_body(mails),
-            content_type="application/json",
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        ),
-        "mail",
-        mandatory=True,
-    )
+    """Several mails as one message (wire.batch_body)."""
+    await _publish(exchange, "mail", wire.batch_body(mails))
 
 
 async def _send(
     exchange: AbstractExchange, routing_key: str, message: Message, headers: dict[str, str]
 ) -> None:
-    """Publish persistently and wait for the broker's confirm."""
+    """One mail as a message of its own."""
+    await _publish(
+        exchange, routing_key, wire.body(message), message_id=message.mail_id, headers=headers
+    )
+
+
+async def _publish(
+    exchange: AbstractExchange, routing_key: str, body: bytes, **properties: Any
+) -> None:
+    """Persistent, mandatory (unroutable comes back as an error, not into the void), and
+    waited for until the broker confirms it (the channels have publisher confirms)."""
     await exchange.publish(
         aio_pika.Message(
-            wire.body(message),
-            message_id=message.mail_id,
+            body,
             content_type="application/json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            headers=dict(headers),
+            **properties,
         ),
         routing_key,
         mandatory=True,
